@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """The instance admin is the superuser; the first account to sign up becomes it."""
+
+
+class InstanceSettings(models.Model):
+    """One row: switches the instance admin controls."""
+
+    signups_open = models.BooleanField(default=True)
+
+    @classmethod
+    def current(cls) -> InstanceSettings:
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row

@@ -1,0 +1,40 @@
+"""The one way to look up sessions and messages for a user: outsiders get 404, never 403."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import Http404
+
+from .models import Message, Session
+
+
+def _as_uuid(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404("No such session") from None
+
+
+def session_for(user, session_id) -> Session:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such session")
+    try:
+        return (
+            Session.objects.for_user(user)
+            .select_related("workspace", "provider")
+            .get(pk=_as_uuid(session_id))
+        )
+    except Session.DoesNotExist:
+        raise Http404("No such session") from None
+
+
+def message_for(user, message_id) -> Message:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such message")
+    try:
+        return Message.objects.select_related("session", "provider").get(
+            pk=int(message_id), session__workspace__memberships__user=user
+        )
+    except (Message.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("No such message") from None

@@ -1,0 +1,152 @@
+"""Writes that touch several rows: starting, retrying and stopping replies (design §7)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.db import transaction
+from django.utils import timezone
+
+from playground.providers.models import Provider
+
+from . import cancellation, events, runner
+from .models import Message, Session
+
+
+class ReplyRefused(Exception):
+    """A request the user can fix: the message says how."""
+
+
+TITLE_LENGTH = 60
+
+
+def clean_message_text(text: str | None) -> str:
+    text = (text or "").replace("\x00", "").strip()
+    if not text:
+        raise ReplyRefused("Write a message first.")
+    limit = settings.PLAYGROUND["MAX_MESSAGE_CHARS"]
+    if len(text) > limit:
+        raise ReplyRefused(
+            f"The message is {len(text):,} characters; the limit is {limit:,}. "
+            "Attach long text as a document instead."
+        )
+    return text
+
+
+def choose_model(provider: Provider | None, model: str | None) -> tuple[Provider, str]:
+    if provider is None or not provider.enabled:
+        raise ReplyRefused("No provider is available. Ask the instance admin to add one.")
+    models = provider.model_ids or []
+    if model and model in models:
+        return provider, model
+    if model:
+        raise ReplyRefused(f"{provider.name} does not offer the model “{model}”.")
+    if not models:
+        raise ReplyRefused(f"{provider.name} has no models configured.")
+    return provider, models[0]
+
+
+def _title_from(text: str) -> str:
+    first_line = " ".join(text.split())
+    return first_line[:TITLE_LENGTH].rstrip() + ("…" if len(first_line) > TITLE_LENGTH else "")
+
+
+def _new_assistant(session: Session, parent: Message, user) -> Message:
+    provider, model = choose_model(session.provider, session.model)
+    return Message.objects.create(
+        session=session,
+        parent=parent,
+        role=Message.Role.ASSISTANT,
+        author=user,
+        status=Message.Status.STREAMING,
+        provider=provider,
+        provider_name=provider.name,
+        model=model,
+    )
+
+
+def _refuse_if_streaming(session: Session) -> None:
+    if session.messages.filter(status=Message.Status.STREAMING).exists():
+        raise ReplyRefused("An answer is still being written. Stop it or wait for it to finish.")
+
+
+def _announce(session: Session, messages: list[Message]) -> None:
+    from .views import render_message_html
+
+    frame = {"type": "messages", "html": "".join(render_message_html(m) for m in messages),
+             "ids": [m.pk for m in messages]}
+    events.publish_on_commit(session.pk, frame)
+    transaction.on_commit(lambda: runner.dispatch(messages[-1].pk))
+
+
+def start_reply(session: Session, user, text: str) -> tuple[Message, Message]:
+    """Save the user's message and an empty streaming answer, then start the generation."""
+    text = clean_message_text(text)
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session.pk)
+        _refuse_if_streaming(session)
+        leaf = session.leaf()
+        user_message = Message.objects.create(
+            session=session, parent=leaf, role=Message.Role.USER, author=user, content=text
+        )
+        assistant = _new_assistant(session, user_message, user)
+        if leaf is None and session.title == Session._meta.get_field("title").default:
+            session.title = _title_from(text)
+        session.save(update_fields=["title", "updated_at"])
+        _announce(session, [user_message, assistant])
+    return user_message, assistant
+
+
+def retry_reply(failed: Message, user) -> Message:
+    """A new answer beside the old one (kept, never overwritten) for the same question."""
+    if failed.role != Message.Role.ASSISTANT or failed.is_streaming:
+        raise ReplyRefused("Only a finished answer can be retried.")
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=failed.session_id)
+        _refuse_if_streaming(session)
+        question = failed.parent
+        if question is None:
+            raise ReplyRefused("This answer has no question to retry.")
+        assistant = _new_assistant(session, question, user)
+        session.save(update_fields=["updated_at"])
+        _announce(session, [assistant])
+    return assistant
+
+
+def request_stop(message: Message) -> bool:
+    """Flag a streaming answer to stop; the generation keeps the text and charges once."""
+    updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
+        cancel_requested=True
+    )
+    if updated:
+        cancellation.wake_local(message.pk)
+    return bool(updated)
+
+
+def fail_stale_streams(session: Session | None = None) -> int:
+    """Answers whose generation stopped saving (a crashed worker or a restarted server)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PLAYGROUND["STALE_STREAM_SECONDS"])
+    stale = Message.objects.filter(status=Message.Status.STREAMING)
+    if session is not None:
+        stale = stale.filter(session=session)
+    stale = stale.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    return stale.update(
+        status=Message.Status.FAILED,
+        error_kind="interrupted",
+        error_message="The generation stopped unexpectedly (the server or worker restarted).",
+        finished_at=timezone.now(),
+    )
+
+
+def fail_all_in_process_streams() -> int:
+    """Embedded mode start-up: no generation of an earlier process can still be running."""
+    return Message.objects.filter(status=Message.Status.STREAMING).update(
+        status=Message.Status.FAILED,
+        error_kind="interrupted",
+        error_message="The generation stopped because the server restarted.",
+        finished_at=timezone.now(),
+    )

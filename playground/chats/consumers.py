@@ -1,0 +1,124 @@
+"""The session websocket: authorize, join the session's group, send the state, forward frames.
+
+Client frames (JSON text, at most 4 KB): ``{"type": "resync", "message_id": N}`` and
+``{"type": "ping"}``. Anything else gets an ``error`` frame and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+
+from . import access, actions
+from .events import group_for_session
+from .generation import final_frame
+from .models import Message
+from .streambuffer import frame_buffer
+
+MAX_CLIENT_FRAME_BYTES = 4096
+CLOSE_NOT_FOUND = 4404
+
+
+class SessionConsumer(AsyncWebsocketConsumer):
+    session_id = None
+    group = ""
+
+    async def connect(self) -> None:
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        try:
+            session = await database_sync_to_async(access.session_for)(
+                self.scope.get("user"), session_id
+            )
+        except Http404:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.session_id = session.pk
+        self.group = group_for_session(session.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await database_sync_to_async(actions.fail_stale_streams)(session)
+        streaming = await self._streaming_ids()
+        for message_id in streaming:
+            await self._send_state(message_id)
+        await self._send({"type": "ready", "streaming_ids": streaming})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_CLIENT_FRAME_BYTES:
+            await self._error("Frames must be JSON text of at most 4 KB.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._error("The frame is not valid JSON.")
+            return
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "ping":
+            await self._send({"type": "pong"})
+        elif kind == "resync":
+            message_id = frame.get("message_id")
+            if not isinstance(message_id, int) or isinstance(message_id, bool):
+                await self._error("resync needs an integer message_id.")
+                return
+            await self._send_state(message_id)
+        else:
+            await self._error("Unknown frame type.")
+
+    async def frame(self, event: dict) -> None:
+        """A frame published to the session's group."""
+        await self._send(event["frame"])
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _send(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def _error(self, text: str) -> None:
+        await self._send({"type": "error", "message": text})
+
+    @database_sync_to_async
+    def _streaming_ids(self) -> list[int]:
+        return list(
+            Message.objects.filter(
+                session_id=self.session_id, status=Message.Status.STREAMING
+            ).values_list("pk", flat=True)
+        )
+
+    @database_sync_to_async
+    def _load(self, message_id: int) -> Message | None:
+        return Message.objects.filter(session_id=self.session_id, pk=message_id).first()
+
+    async def _send_state(self, message_id: int) -> None:
+        """A streaming message's text so far, or a finished message's final frame."""
+        message = await self._load(message_id)
+        if message is None:
+            await self._error("No such message in this session.")
+            return
+        if not message.is_streaming:
+            await self._send(await database_sync_to_async(final_frame)(message.pk,
+                                                                       message.stream_seq))
+            return
+        frames = await frame_buffer().read(message.pk)
+        seq, reasoning, content = message.stream_seq, message.reasoning, message.content
+        if frames is not None and frames.seq >= seq:
+            seq, reasoning, content = frames.seq, frames.reasoning, frames.content
+        await self._send({
+            "type": "snapshot",
+            "message_id": message.pk,
+            "seq": seq,
+            "reasoning": reasoning,
+            "content": content,
+            "started_at": _iso(message.started_at or message.created_at),
+            "first_token_at": _iso(message.first_token_at),
+            "thinking_ended_at": _iso(message.thinking_ended_at),
+        })
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None

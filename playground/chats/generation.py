@@ -1,0 +1,312 @@
+"""One reply, from the provider to the database and the viewers (design §3).
+
+``run_generation`` claims the assistant message, streams it through the llm layer, publishes
+coalesced numbered frames, saves the partial text every second, honours a stop between chunks,
+and finishes with one save, one usage record and one final frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from playground.billing.models import UsageRecord
+from playground.llm.client import StreamOutcome, build_client, normalizer_for, stream_chat
+from playground.llm.coalesce import Coalescer
+from playground.llm.errors import ErrorKind, ProviderError
+from playground.llm.normalize import StreamNormalizer
+from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
+
+from . import cancellation, events
+from .models import Message
+from .streambuffer import frame_buffer
+
+logger = logging.getLogger(__name__)
+
+MODEL_OUTPUT_LIMITS = {"MiniMax-M1-40k": 40_000, "MiniMax-M1-80k": 80_000}
+
+
+@dataclass
+class StreamState:
+    """What has streamed so far; only the generation's own event loop touches it."""
+
+    reasoning: list[str] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
+    reasoning_chunks: int = 0
+    content_chunks: int = 0
+    first_token_at: datetime | None = None
+    thinking_ended_at: datetime | None = None
+
+    def add(self, reasoning: str, content: str) -> None:
+        now = None
+        if (reasoning or content) and self.first_token_at is None:
+            now = timezone.now()
+            self.first_token_at = now
+        if reasoning:
+            self.reasoning.append(reasoning)
+            self.reasoning_chunks += 1
+        if content:
+            if self.thinking_ended_at is None:
+                self.thinking_ended_at = now or timezone.now()
+            self.content.append(content)
+            self.content_chunks += 1
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.reasoning)
+
+    @property
+    def content_text(self) -> str:
+        return "".join(self.content)
+
+
+def build_messages(message: Message) -> list[dict[str, str]]:
+    """The conversation along the branch that ends at the assistant message's parent."""
+    by_id = {m.pk: m for m in Message.objects.filter(session_id=message.session_id)}
+    path: list[Message] = []
+    node = by_id.get(message.parent_id)
+    while node is not None:
+        path.append(node)
+        node = by_id.get(node.parent_id)
+    # Earlier thinking is not sent back: M1 reasons afresh each turn and it would cost input.
+    return [
+        {"role": m.role, "content": m.content}
+        for m in reversed(path)
+        if m.content or m.role == Message.Role.USER
+    ]
+
+
+def build_request(message: Message) -> dict:
+    request: dict = {
+        "model": message.model,
+        "messages": build_messages(message),
+        "stream_options": {"include_usage": True},
+    }
+    limit = MODEL_OUTPUT_LIMITS.get(message.model)
+    if limit:
+        request["max_tokens"] = limit
+    return request
+
+
+class Generation:
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.session_id = message.session_id
+        self.state = StreamState()
+        self.coalescer = Coalescer(interval=settings.PLAYGROUND["FRAME_INTERVAL_SECONDS"])
+        self.save_interval = settings.PLAYGROUND["SAVE_INTERVAL_SECONDS"]
+        self.normalizer: StreamNormalizer | None = None
+        self.outcome = StreamOutcome()
+        self.request: dict = {}
+        self._stopping = asyncio.Event()
+        self._last_save = time.monotonic()
+        self._saved_seq = 0
+
+    # --- frames and partial saves ------------------------------------------------------------
+
+    async def flush(self) -> None:
+        batch = self.coalescer.take()
+        if batch is None:
+            return
+        await frame_buffer().append(self.message.pk, batch.seq, batch.reasoning, batch.content)
+        await events.publish(self.session_id, {
+            "type": "delta",
+            "message_id": self.message.pk,
+            "seq": batch.seq,
+            "reasoning": batch.reasoning,
+            "content": batch.content,
+            "reasoning_tokens": self.state.reasoning_chunks,
+            "content_tokens": self.state.content_chunks,
+            "first_token_at": _iso(self.state.first_token_at),
+            "thinking_ended_at": _iso(self.state.thinking_ended_at),
+        })
+
+    async def save_partial(self) -> None:
+        self._last_save = time.monotonic()
+        if self.coalescer.seq == self._saved_seq:
+            await Message.objects.filter(pk=self.message.pk).aupdate(heartbeat_at=timezone.now())
+            return
+        self._saved_seq = self.coalescer.seq
+        await Message.objects.filter(pk=self.message.pk).aupdate(
+            reasoning=self.state.reasoning_text,
+            content=self.state.content_text,
+            stream_seq=self._saved_seq,
+            first_token_at=self.state.first_token_at,
+            thinking_ended_at=self.state.thinking_ended_at,
+            heartbeat_at=timezone.now(),
+        )
+
+    async def _tick(self) -> None:
+        """Flush pending text every frame interval and save it every second, until told."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.coalescer.interval)
+            except TimeoutError:
+                pass
+            await self.flush()
+            if time.monotonic() - self._last_save >= self.save_interval:
+                await self.save_partial()
+
+    # --- the stream --------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        provider = self.message.provider
+        if provider is None or not provider.enabled:
+            raise ProviderError(ErrorKind.BAD_REQUEST, "The provider was removed or disabled.")
+        config = provider.config()
+        self.normalizer = normalizer_for(config)
+        client = build_client(config)
+        try:
+            async for split in stream_chat(client, self.request, self.normalizer, self.outcome):
+                self.state.add(split.reasoning, split.content)
+                self.coalescer.add(split.reasoning, split.content)
+        finally:
+            await client.close()
+
+    async def run(self) -> None:
+        self.request = await sync_to_async(build_request)(self.message)
+        cancel_event = cancellation.register(self.message.pk)
+        ticker = asyncio.create_task(self._tick())
+        pump = asyncio.create_task(self._pump())
+        cancel_wait = asyncio.create_task(cancel_event.wait())
+        status, error = Message.Status.COMPLETE, None
+        try:
+            await asyncio.wait({pump, cancel_wait}, return_when=asyncio.FIRST_COMPLETED)
+            if not pump.done():
+                pump.cancel()  # closes the upstream response
+                status = Message.Status.STOPPED
+            await asyncio.gather(pump, return_exceptions=True)
+            if status != Message.Status.STOPPED and pump.exception() is not None:
+                status, error = Message.Status.FAILED, pump.exception()
+        finally:
+            cancel_wait.cancel()
+            cancellation.unregister(self.message.pk)
+            self._stopping.set()
+            await asyncio.gather(ticker, return_exceptions=True)
+        await self.flush()
+        await self.finish(status, error)
+
+    async def finish(self, status: str, error: BaseException | None) -> None:
+        seq = self.coalescer.seq + 1
+        await sync_to_async(self._save_final)(status, error, seq)
+        await frame_buffer().drop(self.message.pk)
+        frame = await sync_to_async(final_frame)(self.message.pk, seq)
+        await events.publish(self.session_id, frame)
+
+    def _save_final(self, status: str, error: BaseException | None, seq: int) -> None:
+        from .rendering import render_markdown
+
+        message = self.message
+        message.reasoning = self.state.reasoning_text.strip()
+        message.content = self.state.content_text
+        message.content_html = render_markdown(message.content)
+        message.status = status
+        message.stream_seq = seq
+        message.first_token_at = self.state.first_token_at
+        message.thinking_ended_at = self.state.thinking_ended_at
+        message.finished_at = timezone.now()
+        message.heartbeat_at = message.finished_at
+        if isinstance(error, ProviderError):
+            message.error_kind, message.error_message = error.kind, error.plain_words
+            if error.detail:
+                message.error_message = f"{error.plain_words} ({error.detail})"[:600]
+        elif error is not None:
+            logger.error("generation %s failed", message.pk, exc_info=error)
+            message.error_kind = "internal"
+            message.error_message = "Something went wrong while generating. Retry."
+        normalizer = self.normalizer
+        message.finish_reason = (normalizer.finish_reason if normalizer else None) or ""
+        message.request_id = (self.outcome.request_id or "")[:200]
+        usage = normalizer.usage if normalizer else None
+        reported = usage is not None and usage.completion_tokens is not None
+        if reported:
+            message.prompt_tokens = usage.prompt_tokens
+            reasoning = usage.reasoning_tokens
+            if reasoning is None:
+                reasoning = estimate_tokens(message.reasoning)
+            message.reasoning_tokens = min(reasoning, usage.completion_tokens)
+            message.content_tokens = usage.completion_tokens - message.reasoning_tokens
+        else:
+            message.prompt_tokens = estimate_messages_tokens(self.request.get("messages", []))
+            message.reasoning_tokens = estimate_tokens(message.reasoning)
+            message.content_tokens = estimate_tokens(message.content)
+        message.usage_estimated = not reported
+        with transaction.atomic():
+            message.save()
+            self._record_usage(message, usage if reported else None)
+
+    def _record_usage(self, message: Message, usage) -> None:
+        """Exactly one usage record per generation; a second settle finds it and stops."""
+        if status_sent_nothing(message):
+            return
+        UsageRecord.objects.get_or_create(
+            message=message,
+            defaults={
+                "workspace_id": message.session.workspace_id,
+                "user_id": message.author_id,
+                "provider_name": message.provider_name,
+                "model": message.model,
+                "prompt_tokens": message.prompt_tokens or 0,
+                "cached_tokens": (usage.cached_tokens or 0) if usage else 0,
+                "completion_tokens": (message.reasoning_tokens or 0) + (message.content_tokens or 0),
+                "reasoning_tokens": message.reasoning_tokens or 0,
+                "estimated": usage is None,
+            },
+        )
+
+
+def status_sent_nothing(message: Message) -> bool:
+    """A request refused before any token (HTTP error) is not billed by providers."""
+    return message.status == Message.Status.FAILED and message.first_token_at is None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def final_frame(message_id: int, seq: int) -> dict:
+    from .views import render_message_html
+
+    message = Message.objects.select_related("session", "provider").get(pk=message_id)
+    return {
+        "type": "final",
+        "message_id": message.pk,
+        "seq": seq,
+        "status": message.status,
+        "html": render_message_html(message),
+    }
+
+
+async def claim(message_id: int) -> Message | None:
+    """Take the message for this worker; None when it is already taken or finished.
+
+    A Celery task redelivered after the broker's visibility timeout finds the claim and stops.
+    """
+    now = timezone.now()
+    taken = await Message.objects.filter(
+        pk=message_id, status=Message.Status.STREAMING, claimed_at__isnull=True
+    ).aupdate(claimed_at=now, started_at=now, heartbeat_at=now)
+    if not taken:
+        return None
+    return await Message.objects.select_related("provider", "session").aget(pk=message_id)
+
+
+async def run_generation(message_id: int) -> None:
+    message = await claim(message_id)
+    if message is None:
+        logger.info("generation %s already claimed or finished; skipping", message_id)
+        return
+    generation = Generation(message)
+    try:
+        await generation.run()
+    except Exception as exc:  # never leave a message streaming forever
+        logger.exception("generation %s crashed", message_id)
+        await generation.finish(Message.Status.FAILED, exc)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class SessionQuerySet(models.QuerySet):
+    def for_user(self, user) -> SessionQuerySet:
+        """Sessions in every workspace the user belongs to."""
+        return self.filter(workspace__memberships__user=user)
+
+
+class Session(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="sessions"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="sessions"
+    )
+    title = models.CharField(max_length=200, default="New chat")
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    model = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def group_name(self) -> str:
+        return f"session.{self.pk.hex}"
+
+    def leaf(self) -> Message | None:
+        """The newest message: the end of the branch the session shows."""
+        return self.messages.order_by("-created_at", "-pk").first()
+
+    def branch(self) -> list[Message]:
+        """Messages from the root to the newest one, following parent links."""
+        by_id = {m.pk: m for m in self.messages.all()}
+        leaf = max(by_id.values(), key=lambda m: (m.created_at, m.pk), default=None)
+        path: list[Message] = []
+        while leaf is not None:
+            path.append(leaf)
+            leaf = by_id.get(leaf.parent_id)
+        return path[::-1]
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming", "Streaming"
+        COMPLETE = "complete", "Complete"
+        STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    content = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    content_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMPLETE)
+    error_kind = models.CharField(max_length=30, blank=True)
+    error_message = models.CharField(max_length=600, blank=True)
+
+    # What answered, and how.
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    provider_name = models.CharField(max_length=80, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    finish_reason = models.CharField(max_length=30, blank=True)
+    request_id = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
+    content_tokens = models.PositiveIntegerField(null=True, blank=True)
+    usage_estimated = models.BooleanField(default=False)
+
+    # Streaming bookkeeping: the last frame number saved with the text, the cancel flag, the
+    # claim that keeps a redelivered task from running twice, and a heartbeat.
+    stream_seq = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_token_at = models.DateTimeField(null=True, blank=True)
+    thinking_ended_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["session", "status"])]
+
+    @property
+    def dom_id(self) -> str:
+        return f"message-{self.pk}"
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.status == self.Status.STREAMING
+
+    @property
+    def time_to_first_token_ms(self) -> int | None:
+        if self.first_token_at and self.started_at:
+            return int((self.first_token_at - self.started_at).total_seconds() * 1000)
+        return None
+
+    @property
+    def thinking_seconds(self) -> float | None:
+        if not self.first_token_at:
+            return None
+        end = self.thinking_ended_at or self.finished_at
+        return (end - self.first_token_at).total_seconds() if end else None
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        tokens = (self.reasoning_tokens or 0) + (self.content_tokens or 0)
+        if not tokens or not self.first_token_at or not self.finished_at:
+            return None
+        seconds = (self.finished_at - self.first_token_at).total_seconds()
+        return round(tokens / seconds, 1) if seconds > 0 else None

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from playground.providers.models import Provider, default_provider
+from playground.workspaces.access import personal_workspace
+
+from . import access, actions
+from .models import Message, Session
+
+SIDEBAR_LIMIT = 200
+
+
+def render_message_html(message: Message) -> str:
+    return render_to_string("chats/session.html#message", {"message": message})
+
+
+def _sidebar_sessions(user) -> list[Session]:
+    return list(Session.objects.for_user(user).only("id", "title", "updated_at")[:SIDEBAR_LIMIT])
+
+
+def _model_choices() -> list[Provider]:
+    return list(Provider.objects.enabled())
+
+
+def _page(request: HttpRequest, session: Session | None, status: int = 200, **extra) -> HttpResponse:
+    provider = session.provider if session else default_provider()
+    context = {
+        "session": session,
+        "branch": session.branch() if session else [],
+        "sessions": _sidebar_sessions(request.user),
+        "providers": _model_choices(),
+        "current_provider": provider,
+        "current_model": (session.model if session else "")
+        or (provider.model_ids[0] if provider and provider.model_ids else ""),
+        **extra,
+    }
+    return render(request, "chats/session.html", context, status=status)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    latest = Session.objects.for_user(request.user).first()
+    if latest is not None and not request.GET.get("new"):
+        return redirect("chats:session", session_id=latest.pk)
+    return _page(request, None)
+
+
+@login_required
+@require_GET
+def new_chat(request: HttpRequest) -> HttpResponse:
+    return _page(request, None)
+
+
+@login_required
+@require_GET
+def session_detail(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    actions.fail_stale_streams(session)
+    return _page(request, session)
+
+
+def _selected_model(request: HttpRequest) -> tuple[Provider | None, str]:
+    """Parse the "provider_id:model" value of the model picker."""
+    raw = request.POST.get("model", "")
+    provider_id, _, model = raw.partition(":")
+    provider = None
+    if provider_id.isdigit():
+        provider = Provider.objects.enabled().filter(pk=int(provider_id)).first()
+    return provider, model
+
+
+def _refused(request: HttpRequest, session: Session | None, error: str, text: str) -> HttpResponse:
+    """Re-show the page (or the composer) with the message kept and the reason next to it."""
+    if request.htmx:
+        return render(
+            request,
+            "chats/session.html#composer",
+            {"session": session, "composer_error": error, "draft": text,
+             "providers": _model_choices(), "current_provider": session.provider if session
+             else default_provider(), "current_model": session.model if session else ""},
+            status=422,
+        )
+    return _page(request, session, status=422, composer_error=error, draft=text)
+
+
+@login_required
+@require_POST
+def start_session(request: HttpRequest) -> HttpResponse:
+    """The first message of a new chat: create the session and go to it."""
+    text = request.POST.get("text", "")
+    provider, model = _selected_model(request)
+    try:
+        actions.clean_message_text(text)
+        actions.choose_model(provider or default_provider(), model)
+    except actions.ReplyRefused as refusal:
+        return _refused(request, None, str(refusal), text)
+    provider = provider or default_provider()
+    session = Session.objects.create(
+        workspace=personal_workspace(request.user),
+        created_by=request.user,
+        provider=provider,
+        model=actions.choose_model(provider, model)[1],
+    )
+    actions.start_reply(session, request.user, text)
+    response = redirect("chats:session", session_id=session.pk)
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
+    return response
+
+
+@login_required
+@require_POST
+def send_message(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    text = request.POST.get("text", "")
+    try:
+        user_message, assistant = actions.start_reply(session, request.user, text)
+    except actions.ReplyRefused as refusal:
+        return _refused(request, session, str(refusal), text)
+    if request.htmx:
+        return HttpResponse(render_message_html(user_message) + render_message_html(assistant))
+    return redirect("chats:session", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def set_model(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    provider, model = _selected_model(request)
+    try:
+        provider, model = actions.choose_model(provider, model)
+    except actions.ReplyRefused as refusal:
+        if request.htmx:
+            return HttpResponse(str(refusal), status=422)
+        flash.error(request, str(refusal))
+        return redirect("chats:session", session_id=session.pk)
+    session.provider, session.model = provider, model
+    session.save(update_fields=["provider", "model", "updated_at"])
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect("chats:session", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def stop_message(request: HttpRequest, message_id) -> HttpResponse:
+    message = access.message_for(request.user, message_id)
+    actions.request_stop(message)
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect("chats:session", session_id=message.session_id)
+
+
+@login_required
+@require_POST
+def retry_message(request: HttpRequest, message_id) -> HttpResponse:
+    message = access.message_for(request.user, message_id)
+    try:
+        actions.retry_reply(message, request.user)
+    except actions.ReplyRefused as refusal:
+        if request.htmx:
+            return HttpResponse(str(refusal), status=422)
+        flash.error(request, str(refusal))
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    return redirect("chats:session", session_id=message.session_id)
+
+
+@login_required
+@require_POST
+def rename_session(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    title = " ".join(request.POST.get("title", "").split())[:200]
+    if not title:
+        flash.error(request, "A title cannot be empty.")
+    else:
+        session.title = title
+        session.save(update_fields=["title", "updated_at"])
+    return redirect("chats:session", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def delete_session(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    for message_id in session.messages.filter(status=Message.Status.STREAMING).values_list(
+        "pk", flat=True
+    ):
+        actions.request_stop(Message(pk=message_id))
+    session.delete()
+    flash.success(request, "Chat deleted.")
+    return redirect("chats:new")

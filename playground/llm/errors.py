@@ -1,0 +1,71 @@
+"""Provider failures as one exception type with a kind the UI can explain in plain words."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    UNREACHABLE = "unreachable"
+    RATE_LIMITED = "rate_limited"
+    CONTEXT_TOO_LONG = "context_too_long"
+    UNAUTHORIZED = "unauthorized"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    BAD_REQUEST = "bad_request"
+    SERVER_ERROR = "server_error"
+    STREAM_ERROR = "stream_error"
+    INTERRUPTED = "interrupted"
+    TIMEOUT = "timeout"
+
+
+PLAIN_WORDS: dict[ErrorKind, str] = {
+    ErrorKind.UNREACHABLE: "The provider could not be reached.",
+    ErrorKind.RATE_LIMITED: "The provider is rate limiting requests. Wait a moment and retry.",
+    ErrorKind.CONTEXT_TOO_LONG: "The conversation is too long for the model's context window.",
+    ErrorKind.UNAUTHORIZED: "The provider rejected the API key.",
+    ErrorKind.INSUFFICIENT_BALANCE: "The provider account has insufficient balance.",
+    ErrorKind.BAD_REQUEST: "The provider rejected the request.",
+    ErrorKind.SERVER_ERROR: "The provider had an internal error.",
+    ErrorKind.STREAM_ERROR: "The provider reported an error in the middle of the answer.",
+    ErrorKind.INTERRUPTED: "The answer was interrupted before it finished.",
+    ErrorKind.TIMEOUT: "The provider stopped responding.",
+}
+
+# MiniMax's native API answers HTTP 200 with base_resp.status_code != 0 on errors (design §4).
+MINIMAX_STATUS_KINDS: dict[int, ErrorKind] = {
+    1002: ErrorKind.RATE_LIMITED,
+    1004: ErrorKind.UNAUTHORIZED,
+    1008: ErrorKind.INSUFFICIENT_BALANCE,
+    1039: ErrorKind.CONTEXT_TOO_LONG,
+    2013: ErrorKind.BAD_REQUEST,
+    2049: ErrorKind.UNAUTHORIZED,
+}
+
+
+class ProviderError(Exception):
+    def __init__(self, kind: ErrorKind, detail: str = "", status: int | None = None) -> None:
+        self.kind = kind
+        self.detail = detail[:500]
+        self.status = status
+        super().__init__(f"{kind}: {self.detail}" if detail else str(kind))
+
+    @property
+    def plain_words(self) -> str:
+        return PLAIN_WORDS[self.kind]
+
+
+def kind_for_status(status: int, detail: str = "") -> ErrorKind:
+    lowered = detail.lower()
+    if status == 400 and ("context length" in lowered or "context window" in lowered):
+        return ErrorKind.CONTEXT_TOO_LONG
+    if status == 429:
+        return ErrorKind.RATE_LIMITED
+    if status in (401, 403):
+        return ErrorKind.UNAUTHORIZED
+    if status == 402:
+        return ErrorKind.INSUFFICIENT_BALANCE
+    if status == 413:
+        return ErrorKind.CONTEXT_TOO_LONG
+    if status >= 500:
+        return ErrorKind.SERVER_ERROR
+    return ErrorKind.BAD_REQUEST

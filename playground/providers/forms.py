@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from playground.llm.client import ProviderKind
+
+from .models import Provider
+
+MODEL_ID = re.compile(r"^[\w.:/@+-]{1,100}$")
+DEFAULT_BASE_URLS = {
+    ProviderKind.MINIMAX: "https://api.minimax.io/v1",
+    ProviderKind.OPENROUTER: "https://openrouter.ai/api/v1",
+}
+
+
+def validate_base_url(url: str) -> str:
+    """An endpoint the instance's keys may be sent to (design §6)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Enter an http(s) URL such as https://api.minimax.io/v1.")
+    if parts.username or parts.password:
+        raise ValidationError("Put credentials in the API key field, not in the URL.")
+    if parts.query or parts.fragment:
+        raise ValidationError("The base URL cannot have a query string or fragment.")
+    host = parts.hostname.lower()
+    allowlist = [h.lower() for h in settings.PLAYGROUND["PROVIDER_HOST_ALLOWLIST"]]
+    if allowlist and host not in allowlist:
+        raise ValidationError(f"{host} is not among the provider hosts this instance allows.")
+    if not settings.PLAYGROUND["ALLOW_PRIVATE_PROVIDER_HOSTS"]:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if host == "localhost" or (address and not address.is_global):
+            raise ValidationError("Private and loopback addresses are not allowed here.")
+    return url.rstrip("/")
+
+
+def parse_model_ids(raw: str) -> list[str]:
+    ids = [part.strip() for part in re.split(r"[\s,]+", raw or "") if part.strip()]
+    if not ids:
+        raise ValidationError("List at least one model id, for example MiniMax-M1-80k.")
+    for model_id in ids:
+        if not MODEL_ID.match(model_id):
+            raise ValidationError(f"“{model_id[:40]}” is not a valid model id.")
+    return list(dict.fromkeys(ids))[:20]
+
+
+class ProviderForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: stored encrypted, never shown again. Leave blank to keep the key.",
+    )
+    clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
+    model_ids_text = forms.CharField(
+        label="Model ids",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line or separated by commas, e.g. MiniMax-M1-40k, MiniMax-M1-80k.",
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name", "kind", "base_url", "thinking_format", "supports_prefill",
+            "simulator_tokens_per_second", "is_default", "enabled",
+        ]
+        labels = {
+            "thinking_format": "Where thinking arrives",
+            "supports_prefill": "Can continue an assistant prefill",
+            "simulator_tokens_per_second": "Simulator speed (tokens/s, 0 = as fast as possible)",
+            "is_default": "Default provider for new chats",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["base_url"].required = False
+        self.fields["base_url"].assume_scheme = "https"
+        if self.instance.pk:
+            self.initial["model_ids_text"] = "\n".join(self.instance.model_ids)
+
+    def clean_model_ids_text(self) -> list[str]:
+        return parse_model_ids(self.cleaned_data.get("model_ids_text", ""))
+
+    def clean_simulator_tokens_per_second(self) -> float | None:
+        value = self.cleaned_data.get("simulator_tokens_per_second")
+        if value is not None and not 0 <= value <= 100_000:
+            raise ValidationError("Choose a speed from 0 to 100,000 tokens per second.")
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind = data.get("kind")
+        base_url = data.get("base_url") or DEFAULT_BASE_URLS.get(kind, "")
+        if kind == ProviderKind.SIMULATOR:
+            data["base_url"] = ""
+        elif not base_url:
+            self.add_error("base_url", "This kind of provider needs a base URL.")
+        else:
+            try:
+                data["base_url"] = validate_base_url(base_url)
+            except ValidationError as error:
+                self.add_error("base_url", error)
+        moved = self.instance.pk and data.get("base_url") != self.instance.base_url
+        if moved and self.instance.has_api_key and not data.get("api_key") \
+                and not data.get("clear_api_key"):
+            # Otherwise an edit could send the stored key to a host of the editor's choosing.
+            self.add_error("api_key", "The base URL changed: enter the API key again.")
+        return data
+
+    def save(self, commit: bool = True) -> Provider:
+        provider = super().save(commit=False)
+        provider.model_ids = self.cleaned_data["model_ids_text"]
+        if self.cleaned_data.get("clear_api_key"):
+            provider.set_api_key("")
+        elif self.cleaned_data.get("api_key"):
+            provider.set_api_key(self.cleaned_data["api_key"])
+        if commit:
+            save_provider(provider)
+        return provider
+
+
+def save_provider(provider: Provider) -> None:
+    """Save, keeping exactly one default provider."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        provider.save()
+        if provider.is_default:
+            Provider.objects.exclude(pk=provider.pk).update(is_default=False)

@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("playground.accounts.urls")),
+    path("admin/providers/", include("playground.providers.urls")),
+    path("", include("playground.chats.urls")),
+]
