@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -164,10 +165,13 @@ class Generation:
         config = provider.config()
         self.normalizer = normalizer_for(config)
         client = build_client(config)
+        stream = stream_chat(client, self.request, self.normalizer, self.outcome)
         try:
-            async for split in stream_chat(client, self.request, self.normalizer, self.outcome):
-                self.state.add(split.reasoning, split.content)
-                self.coalescer.add(split.reasoning, split.content)
+            # aclosing: a stop (cancellation) closes the upstream response now, not at GC.
+            async with aclosing(stream):
+                async for split in stream:
+                    self.state.add(split.reasoning, split.content)
+                    self.coalescer.add(split.reasoning, split.content)
         finally:
             await client.close()
 

@@ -8,6 +8,7 @@ worker) they run on one background event loop thread per process.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 from concurrent.futures import Future
@@ -50,11 +51,31 @@ def background_loop() -> asyncio.AbstractEventLoop:
 
 
 def _submit(message_id: int, loop: asyncio.AbstractEventLoop) -> Future:
+    """Start the generation as a task of ``loop`` in a fresh context.
+
+    The caller is usually a request's sync thread: its context carries asgiref's per-request
+    executor, which dies with the request, so a copied context would hang every database call
+    the generation makes after the response is sent.
+    """
     from .generation import run_generation
 
-    future = asyncio.run_coroutine_threadsafe(run_generation(message_id), loop)
+    future: Future = Future()
+
+    def settle(task: asyncio.Task) -> None:
+        if task.cancelled():
+            future.cancel()
+        elif task.exception() is not None:
+            future.set_exception(task.exception())
+        else:
+            future.set_result(None)
+
+    def start() -> None:
+        task = loop.create_task(run_generation(message_id), context=contextvars.Context())
+        task.add_done_callback(settle)
+
     _pending.add(future)
     future.add_done_callback(_pending.discard)
+    loop.call_soon_threadsafe(start, context=contextvars.Context())
     return future
 
 

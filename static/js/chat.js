@@ -346,6 +346,16 @@
   });
 
   document.body.addEventListener("htmx:beforeSwap", function (event) {
+    // The websocket may have announced the new messages before this response arrived: keep
+    // only the ones the page does not show yet, so no element appears twice.
+    if (event.detail.elt.id === "composer" && event.detail.xhr.status === 200) {
+      const holder = document.createElement("template");
+      holder.innerHTML = event.detail.serverResponse;
+      Array.from(holder.content.children).forEach(function (child) {
+        if (child.id && document.getElementById(child.id)) child.remove();
+      });
+      event.detail.serverResponse = holder.innerHTML;
+    }
     // A refused message comes back as 422 with the composer (draft kept, reason shown).
     if (event.detail.xhr.status === 422 && event.detail.elt.id === "composer") {
       event.detail.shouldSwap = true;

@@ -1,0 +1,55 @@
+"""Skip a test whose service is missing, unless PLAYGROUND_REQUIRE_SERVICES=1 (CI): then fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def required() -> bool:
+    return os.environ.get("PLAYGROUND_REQUIRE_SERVICES") == "1"
+
+
+def need(available: bool, reason: str) -> None:
+    if available:
+        return
+    if required():
+        pytest.fail(f"{reason} (PLAYGROUND_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def need_postgres() -> None:
+    need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+
+
+def need_redis() -> None:
+    need(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+
+
+def need_chromium() -> None:
+    need(os.path.exists(CHROMIUM), f"Chromium is not installed at {CHROMIUM}")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        need(False, "Playwright for Python is not installed")
