@@ -12,10 +12,20 @@ PASSWORD = "correct horse battery 9"
 
 @pytest.fixture
 def simulator(db) -> Provider:
-    """The seeded simulator provider, as fast as it goes unless a test slows it."""
-    provider = Provider.objects.get(kind="simulator")
-    provider.simulator_tokens_per_second = 0
-    provider.save()
+    """The simulator provider (seeded by a migration, which transactional tests flush), as
+    fast as it goes unless a test slows it."""
+    provider, _ = Provider.objects.update_or_create(
+        name="Simulator",
+        defaults={
+            "kind": "simulator",
+            "model_ids": ["MiniMax-M1-40k", "MiniMax-M1-80k"],
+            "thinking_format": "reasoning_content",
+            "supports_prefill": True,
+            "is_default": True,
+            "enabled": True,
+            "simulator_tokens_per_second": 0,
+        },
+    )
     return provider
 
 

@@ -21,9 +21,13 @@ DEFAULT_BASE_URLS = {
 
 def validate_base_url(url: str) -> str:
     """An endpoint the instance's keys may be sent to (design §6)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise ValidationError("Enter a valid http(s) URL such as https://api.minimax.io/v1.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("Enter an http(s) URL such as https://api.minimax.io/v1.")
+        raise ValidationError("Enter a valid http(s) URL such as https://api.minimax.io/v1.")
     if parts.username or parts.password:
         raise ValidationError("Put credentials in the API key field, not in the URL.")
     if parts.query or parts.fragment:
@@ -60,7 +64,10 @@ class ProviderForm(forms.ModelForm):
         help_text="Write-only: stored encrypted, never shown again. Leave blank to keep the key.",
     )
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
+    # A plain field: validate_base_url is the one rule for what a key may be sent to.
+    base_url = forms.CharField(required=False, max_length=300, label="Base URL")
     model_ids_text = forms.CharField(
+        required=False,
         label="Model ids",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line or separated by commas, e.g. MiniMax-M1-40k, MiniMax-M1-80k.",
@@ -81,8 +88,6 @@ class ProviderForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["base_url"].required = False
-        self.fields["base_url"].assume_scheme = "https"
         if self.instance.pk:
             self.initial["model_ids_text"] = "\n".join(self.instance.model_ids)
 

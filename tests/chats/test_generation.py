@@ -1,0 +1,133 @@
+"""The generation: stop, faults, partial text kept, claims and usage settled once."""
+
+import asyncio
+
+import pytest
+
+from playground.billing.models import UsageRecord
+from playground.chats import actions, runner
+from playground.chats.generation import run_generation
+from playground.chats.models import Message
+from playground.llm import simulator as sim
+from tests.chats.helpers import new_session, reply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finished(answer: Message) -> Message:
+    runner.wait_idle()
+    answer.refresh_from_db()
+    return answer
+
+
+@pytest.mark.parametrize("fault,kind,partial", [
+    ("midstream", "stream_error", True),
+    ("interrupt", "interrupted", True),
+    ("base_resp", "insufficient_balance", True),
+    ("context", "context_too_long", False),
+    ("401", "unauthorized", False),
+])
+def test_failures_keep_partial_text_and_say_why(owner, simulator, fault, kind, partial):
+    _, _, answer = reply(owner, simulator, f"#fault:{fault}")
+    answer = finished(answer)
+    assert answer.status == Message.Status.FAILED
+    assert answer.error_kind == kind and answer.error_message
+    assert bool(answer.reasoning or answer.content) is partial
+    # A request refused before any token is not billed; a broken stream is, estimated.
+    record = UsageRecord.objects.filter(message=answer).first()
+    assert (record is not None) is partial
+    if record:
+        assert record.estimated and answer.usage_estimated
+
+
+def test_rate_limit_is_retried_then_explained(owner, simulator, settings):
+    settings.PLAYGROUND = {**settings.PLAYGROUND, "PROVIDER_MAX_RETRIES": 1}
+    before = sim.stats.requests
+    _, _, answer = reply(owner, simulator, "#fault:429")
+    answer = finished(answer)
+    assert answer.error_kind == "rate_limited"
+    assert "rate limiting" in answer.error_message
+    assert sim.stats.requests - before == 2
+
+
+def test_stop_keeps_the_partial_text_and_closes_upstream(owner, simulator):
+    simulator.simulator_tokens_per_second = 100
+    simulator.save()
+    closed_before = sim.stats.closed_early
+    _, _, answer = reply(owner, simulator, "#think:50 #answer:2000 long")
+    for _ in range(100):
+        answer.refresh_from_db()
+        if answer.content:
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    assert actions.request_stop(answer)
+    answer = finished(answer)
+    assert answer.status == Message.Status.STOPPED
+    assert answer.reasoning and answer.content
+    assert answer.content_tokens < 2000
+    assert sim.stats.closed_early == closed_before + 1
+    record = UsageRecord.objects.get(message=answer)
+    assert record.estimated and record.completion_tokens > 0
+    assert not actions.request_stop(answer)  # stopping a finished answer does nothing
+
+
+def test_a_redelivered_task_does_not_run_twice(owner, simulator):
+    _, _, answer = reply(owner, simulator)
+    answer = finished(answer)
+    requests = sim.stats.requests
+    asyncio.run(run_generation(answer.pk))
+    assert sim.stats.requests == requests
+    assert UsageRecord.objects.filter(message=answer).count() == 1
+
+
+def test_settling_twice_keeps_one_usage_record(owner, simulator):
+    from playground.chats.generation import Generation
+
+    _, _, answer = reply(owner, simulator)
+    answer = finished(answer)
+    generation = Generation(answer)
+    generation._record_usage(answer, None)
+    assert UsageRecord.objects.filter(message=answer).count() == 1
+
+
+def test_history_follows_the_branch_without_old_thinking(owner, simulator):
+    session, _, first = reply(owner, simulator, "first question")
+    finished(first)
+    _, second = actions.start_reply(session, owner, "second question")
+    finished(second)
+    sent = sim.stats.last_request["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert sent[0]["content"] == "first question" and sent[2]["content"] == "second question"
+    first.refresh_from_db()
+    assert sent[1]["content"] == first.content and first.reasoning not in sent[1]["content"]
+    assert sim.stats.last_request["max_tokens"] == 40_000
+    assert sim.stats.last_request["stream_options"] == {"include_usage": True}
+
+
+def test_stale_streams_are_reported(owner, simulator, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _, _, answer = reply(owner, simulator)
+    finished(answer)
+    Message.objects.filter(pk=answer.pk).update(
+        status="streaming", heartbeat_at=timezone.now() - timedelta(seconds=600))
+    assert actions.fail_stale_streams() == 1
+    answer.refresh_from_db()
+    assert answer.status == "failed" and "unexpectedly" in answer.error_message
+
+
+def test_disabled_provider_refuses_sends_and_fails_queued_answers(owner, simulator):
+    session = new_session(owner, simulator)
+    simulator.enabled = False
+    simulator.save()
+    session.refresh_from_db()
+    with pytest.raises(actions.ReplyRefused, match="No provider is available"):
+        actions.start_reply(session, owner, "hello")
+    # An answer queued before the provider was disabled fails with a reason, not a hang.
+    queued = Message.objects.create(session=session, role="assistant", status="streaming",
+                                    provider=simulator, model="MiniMax-M1-40k")
+    asyncio.run(run_generation(queued.pk))
+    queued.refresh_from_db()
+    assert queued.status == "failed" and "disabled" in queued.error_message
