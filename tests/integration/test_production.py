@@ -1,0 +1,114 @@
+"""Production mode end to end: PostgreSQL, channels-redis, a real Celery worker (Redis broker)
+and daphne, driven over HTTP and websockets like a browser does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import services
+from tests.support.stack import Stack, User, message_row, next_frame
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(scope="module")
+def stack():
+    services.need_postgres()
+    services.need_redis()
+    with Stack("production", postgres_url=services.postgres_url(),
+               redis_url=services.redis_url(), tokens_per_second=200) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def ann(stack):
+    return User(stack, "ann").sign_up()
+
+
+def assemble(frames: list[dict], message_id: int, seq=0, reasoning="", content=""):
+    for frame in frames:
+        if frame.get("message_id") != message_id:
+            continue
+        if frame["type"] == "snapshot":
+            seq, reasoning, content = frame["seq"], frame["reasoning"], frame["content"]
+        elif frame["type"] == "delta" and frame["seq"] > seq:
+            assert frame["seq"] == seq + 1, f"gap: {seq} -> {frame['seq']}"
+            seq, reasoning, content = frame["seq"], reasoning + frame["reasoning"], \
+                content + frame["content"]
+    return seq, reasoning, content
+
+
+async def read_until_final(ws, message_id: int, frames: list[dict] | None = None) -> list[dict]:
+    frames = frames if frames is not None else []
+    while True:
+        frame = await next_frame(ws)
+        frames.append(frame)
+        if frame["type"] == "final" and frame["message_id"] == message_id:
+            return frames
+
+
+async def test_a_reply_streams_through_celery_and_redis_and_is_saved(stack, ann):
+    session = ann.new_chat()
+    async with ann.websocket(session) as ws:
+        assert (await next_frame(ws))["type"] == "ready"
+        answer = ann.send(session, "#think:60 #answer:120 Production path")
+        frames = await read_until_final(ws, answer)
+    deltas = [f for f in frames if f["type"] == "delta"]
+    assert 3 <= len(deltas) < 180
+    _, reasoning, content = assemble(frames, answer)
+    row = message_row(stack, answer)
+    assert row["status"] == "complete" and not row["usage_estimated"]
+    assert reasoning.strip() == row["reasoning"] and content == row["content"]
+    assert row["reasoning_tokens"] == 60 and row["content_tokens"] == 120
+    usage = stack.query("SELECT COUNT(*), MAX(completion_tokens) FROM billing_usagerecord "
+                        "WHERE message_id = ?", answer)
+    assert usage == [(1, 180)]
+
+
+async def test_stop_ends_the_generation_in_the_worker(stack, ann):
+    session = ann.new_chat()
+    async with ann.websocket(session) as ws:
+        await next_frame(ws)
+        answer = ann.send(session, "#think:20 #answer:5000 a long one")
+        frames = []
+        while len([f for f in frames if f["type"] == "delta"]) < 10:
+            frames.append(await next_frame(ws))
+        assert ann.stop(answer) == 302
+        frames = await read_until_final(ws, answer, frames)
+    assert frames[-1]["status"] == "stopped"
+    row = message_row(stack, answer)
+    assert row["status"] == "stopped" and row["usage_estimated"]
+    assert 0 < row["content_tokens"] < 5000
+    _, _, content = assemble(frames, answer)
+    assert content == row["content"]  # the viewer saw exactly what was kept
+
+
+async def test_reconnecting_mid_stream_continues_the_same_reply(stack, ann):
+    session = ann.new_chat()
+    async with ann.websocket(session) as ws:
+        await next_frame(ws)
+        answer = ann.send(session, "#think:40 #answer:300 reconnect")
+        first = []
+        while len([f for f in first if f["type"] == "delta"]) < 5:
+            first.append(await next_frame(ws))
+    seq_before, reasoning_before, _ = assemble(first, answer)
+    async with ann.websocket(session) as ws:
+        snapshot = await next_frame(ws)
+        assert snapshot["type"] == "snapshot" and snapshot["seq"] >= seq_before
+        assert snapshot["reasoning"].startswith(reasoning_before)
+        frames = await read_until_final(ws, answer, [snapshot])
+    _, reasoning, content = assemble(frames, answer)
+    row = message_row(stack, answer)
+    assert row["status"] == "complete"
+    assert reasoning.strip() == row["reasoning"] and content == row["content"]
+
+
+async def test_an_outsider_cannot_subscribe(stack, ann):
+    session = ann.new_chat()
+    mallory = User(stack, "mallory").sign_up()
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    with pytest.raises((InvalidStatus, ConnectionClosed)):
+        async with mallory.websocket(session) as ws:
+            await next_frame(ws, timeout=5)
+    assert mallory.http.get(f"/chat/{session}").status_code == 404
