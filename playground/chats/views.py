@@ -79,7 +79,7 @@ def _selected_model(request: HttpRequest) -> tuple[Provider | None, str]:
 def _refused(request: HttpRequest, session: Session | None, error: str, text: str) -> HttpResponse:
     """Re-show the page (or the composer) with the message kept and the reason next to it."""
     if request.htmx:
-        return render(
+        response = render(
             request,
             "chats/session.html#composer",
             {"session": session, "composer_error": error, "draft": text,
@@ -87,6 +87,9 @@ def _refused(request: HttpRequest, session: Session | None, error: str, text: st
              else default_provider(), "current_model": session.model if session else ""},
             status=422,
         )
+        response["HX-Retarget"] = "#composer"
+        response["HX-Reswap"] = "outerHTML"
+        return response
     return _page(request, session, status=422, composer_error=error, draft=text)
 
 

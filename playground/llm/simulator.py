@@ -165,7 +165,9 @@ def _fit(text: str, tokens: int | None) -> str:
         return text
     pieces = split_tokens(text)
     while len(pieces) < tokens:
-        pieces += split_tokens(_FILLER)
+        # Re-split the joined text: a token list cut at any point re-splits to itself, but
+        # trailing whitespace followed by more text would merge into the next token.
+        pieces = split_tokens("".join(pieces).rstrip() + " " + _FILLER)
     return "".join(pieces[:tokens])
 
 

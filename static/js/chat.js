@@ -356,13 +356,6 @@
       });
       event.detail.serverResponse = holder.innerHTML;
     }
-    // A refused message comes back as 422 with the composer (draft kept, reason shown).
-    if (event.detail.xhr.status === 422 && event.detail.elt.id === "composer") {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-      event.detail.target = document.getElementById("composer");
-      event.detail.swapOverride = "outerHTML";
-    }
   });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt.id === "composer" && event.detail.successful && event.detail.xhr.status === 200) {

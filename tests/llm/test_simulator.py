@@ -186,3 +186,10 @@ async def test_http_face_speaks_sse():
     assert sent[0]["status"] == 200
     body = b"".join(m.get("body", b"") for m in sent[1:])
     assert body.endswith(b"data: [DONE]\n\n") and b'"finish_reason":"stop"' in body
+
+
+@pytest.mark.parametrize("think,answer", [(1, 1), (120, 200), (7, 333), (0, 1000)])
+async def test_requested_lengths_are_exact(think, answer):
+    normalizer, *_ = await collect(f"#think:{think} #answer:{answer} q")
+    assert normalizer.usage.reasoning_tokens == think
+    assert normalizer.usage.completion_tokens == think + answer

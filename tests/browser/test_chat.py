@@ -1,0 +1,141 @@
+"""A person in Chromium: sign up, chat, watch thinking then answer, stop, reload, retry."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.stack import PASSWORD, Stack, message_row
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+_names = itertools.count()
+
+
+def sign_up(page: Page, app: Stack) -> str:
+    name = f"user{next(_names)}"
+    page.goto(f"{app.base}/accounts/signup/")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("textbox", name="Message")).to_be_visible()
+    return name
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def last_answer(page: Page):
+    return page.locator(".msg-assistant").last
+
+
+def test_thinking_streams_then_the_answer_renders_as_markdown(page, app):
+    sign_up(page, app)
+    expect(page.get_by_text("simulator", exact=False).first).to_be_visible()
+    send(page, "#think:120 #answer:200 How do I sort a list in Python?")
+    answer = last_answer(page)
+    label = answer.locator(".thinking-label")
+    expect(label).to_have_text(re.compile(r"Thinking… [\d.]+ s · \d+ tokens"), timeout=15000)
+    expect(answer.locator(".thinking")).to_have_attribute("open", "")
+    thinking = answer.locator(".thinking-body")
+    first = thinking.inner_text()
+    page.wait_for_timeout(400)
+    assert len(thinking.inner_text()) > len(first), "thinking grows while it streams"
+    page.get_by_role("button", name="Stop").wait_for()
+    # The answer starts: thinking collapses, markdown renders while streaming.
+    expect(answer.locator(".answer h2")).to_be_visible(timeout=15000)
+    expect(answer.locator(".thinking")).not_to_have_attribute("open", "")
+    assert answer.get_attribute("data-status") == "streaming"
+    expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
+    expect(answer.locator(".thinking-label")).to_have_text(
+        re.compile(r"Thought for \d+ s · 120 tokens"))
+    expect(answer.locator(".answer table")).to_be_visible()
+    expect(answer.locator("pre code.hljs")).to_be_visible()
+    expect(answer.get_by_role("button", name="Copy code")).to_be_visible()
+    meta = answer.locator(".msg-meta")
+    for figure in ("MiniMax-M1-40k", "TTFT", "tok/s", "thinking 120", "answer 200"):
+        expect(meta).to_contain_text(figure)
+    answer.locator(".thinking summary").click()  # reopen the collapsed thinking
+    expect(answer.locator(".thinking")).to_have_attribute("open", "")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def test_escape_stops_and_keeps_the_partial_answer(page, app):
+    sign_up(page, app)
+    send(page, "#think:10 #answer:4000 write a lot")
+    answer = last_answer(page)
+    expect(answer.locator(".answer h2")).to_be_visible(timeout=15000)
+    page.keyboard.press("Escape")
+    expect(answer).to_have_attribute("data-status", "stopped", timeout=5000)
+    expect(answer.locator(".msg-note")).to_have_text(re.compile("Stopped"))
+    kept = answer.locator(".answer").inner_text()
+    assert kept.startswith("write a lot") and len(kept) > 20
+    row = message_row(app, int(answer.get_attribute("data-message-id")))
+    assert row["status"] == "stopped" and 0 < row["content_tokens"] < 4000
+
+
+def test_reload_mid_stream_shows_everything_and_keeps_streaming(page, app, browser):
+    sign_up(page, app)
+    send(page, "#think:30 #answer:600 keep going")
+    answer = last_answer(page)
+    expect(answer.locator(".answer h2")).to_be_visible(timeout=15000)
+    # A second tab on the same session sees the same stream live.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other_answer = other.locator(".msg-assistant").last
+    expect(other_answer.locator(".answer h2")).to_be_visible(timeout=5000)
+    before = len(answer.locator(".answer").inner_text())
+    page.reload()
+    answer = last_answer(page)
+    expect(answer.locator(".answer h2")).to_be_visible(timeout=5000)
+    assert len(answer.locator(".answer").inner_text()) >= before * 0.9
+    assert answer.get_attribute("data-status") == "streaming"
+    expect(answer).to_have_attribute("data-status", "complete", timeout=30000)
+    expect(other_answer).to_have_attribute("data-status", "complete", timeout=5000)
+    message_id = int(answer.get_attribute("data-message-id"))
+    row = message_row(app, message_id)
+    assert row["content_tokens"] == 600
+    shown = answer.locator(".answer").inner_text()
+    assert shown == other_answer.locator(".answer").inner_text()
+    other.close()
+
+
+def test_errors_are_explained_and_retry_streams_a_new_answer(page, app):
+    sign_up(page, app)
+    send(page, "#fault:midstream explain")
+    failed = last_answer(page)
+    expect(failed).to_have_attribute("data-status", "failed", timeout=15000)
+    expect(failed.get_by_role("alert")).to_contain_text("error in the middle of the answer")
+    expect(failed.get_by_role("alert")).to_contain_text("partial text above is kept")
+    failed.get_by_role("button", name="Retry").click()
+    page.wait_for_load_state("load")
+    answers = page.locator(".msg-assistant")
+    expect(answers.last).to_have_attribute("data-status", re.compile("streaming|failed|complete"))
+
+
+def test_empty_message_gets_a_clear_answer(page, app):
+    sign_up(page, app)
+    send(page, "first")
+    expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
+    page.get_by_role("textbox", name="Message").fill("   ")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_have_text("Write a message first.")
+    assert page.locator(".msg-user").count() == 1
+
+
+def test_new_chat_and_sidebar(page, app):
+    sign_up(page, app)
+    send(page, "Alpha topic")
+    expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
+    page.get_by_role("link", name="New chat").click()
+    send(page, "Beta topic")
+    expect(page.get_by_role("navigation", name="Sessions").get_by_role("link")).to_have_count(2)
+    page.get_by_role("navigation", name="Sessions").get_by_role("link", name="Alpha topic").click()
+    expect(page.locator(".msg-user")).to_have_text(["Alpha topic"])
