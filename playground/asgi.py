@@ -7,7 +7,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.asgi import get_asgi_application
 
 django_http = get_asgi_application()
 

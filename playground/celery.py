@@ -1,6 +1,6 @@
 """Celery for production: generations run in workers with the Redis broker.
 
-    celery -A playground worker --pool threads --concurrency 200
+celery -A playground worker --pool threads --concurrency 200
 """
 
 from __future__ import annotations

@@ -100,8 +100,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # would and WAL lets them read while a test writes.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Django runs each ASGI request's and each websocket consumer's sync code in its own
+    # thread; persistent per-thread connections would exhaust PostgreSQL's max_connections at
+    # a few hundred viewers. A psycopg pool lends a connection per query batch instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("PLAYGROUND_DB_POOL_MIN", default=2),
+        "max_size": env.int("PLAYGROUND_DB_POOL_MAX", default=20),
+        "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -112,8 +119,13 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "m1pg"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "m1pg",
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -142,8 +154,9 @@ PLAYGROUND = {
     "SIMULATOR_HTTP": env.bool("PLAYGROUND_SIMULATOR_HTTP", default=not REDIS_URL),
     # Hosts a provider base URL may point at; empty means any public host (see providers).
     "PROVIDER_HOST_ALLOWLIST": env.list("PLAYGROUND_PROVIDER_HOSTS", default=[]),
-    "ALLOW_PRIVATE_PROVIDER_HOSTS": env.bool("PLAYGROUND_ALLOW_PRIVATE_PROVIDER_HOSTS",
-                                             default=True),
+    "ALLOW_PRIVATE_PROVIDER_HOSTS": env.bool(
+        "PLAYGROUND_ALLOW_PRIVATE_PROVIDER_HOSTS", default=True
+    ),
 }
 
 # Fernet keys for API keys at rest, newest first (MultiFernet rotation). Without them a key

@@ -18,7 +18,9 @@ def sign_up(username: str, password: str, email: str = "") -> User:
         instance = InstanceSettings.objects.select_for_update().get_or_create(pk=1)[0]
         first = not User.objects.exists()
         if not first and not instance.signups_open:
-            raise SignupClosed("Sign-ups are closed on this instance. Ask its admin for an account.")
+            raise SignupClosed(
+                "Sign-ups are closed on this instance. Ask its admin for an account."
+            )
         user = User.objects.create_user(username=username, email=email, password=password)
         if first:
             user.is_staff = user.is_superuser = True

@@ -13,6 +13,9 @@ class InstanceSettings(models.Model):
 
     signups_open = models.BooleanField(default=True)
 
+    def __str__(self) -> str:
+        return "Sign-ups open" if self.signups_open else "Sign-ups closed"
+
     @classmethod
     def current(cls) -> InstanceSettings:
         settings_row, _ = cls.objects.get_or_create(pk=1)

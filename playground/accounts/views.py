@@ -31,7 +31,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             return redirect("chats:home")
     first = not User.objects.exists()
     return render(
-        request, "accounts/signup.html", {"form": form, "closed": closed, "first": first},
+        request,
+        "accounts/signup.html",
+        {"form": form, "closed": closed, "first": first},
         status=403 if closed and request.method == "POST" else 200,
     )
 

@@ -28,3 +28,6 @@ class UsageRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.prompt_tokens} in, {self.completion_tokens} out"

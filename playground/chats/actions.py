@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from playground.providers.models import Provider
@@ -67,25 +67,40 @@ def _new_assistant(session: Session, parent: Message, user) -> Message:
     )
 
 
+def _locked(session_id) -> Session:
+    """The session row, locked so two sends cannot both start an answer."""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("provider")
+        .get(pk=session_id)
+    )
+
+
 def _refuse_if_streaming(session: Session) -> None:
     if session.messages.filter(status=Message.Status.STREAMING).exists():
         raise ReplyRefused("An answer is still being written. Stop it or wait for it to finish.")
 
 
 def _announce(session: Session, messages: list[Message]) -> None:
+    """After commit: start the generation first (time to first token), then tell the other
+    viewers of the session about the new messages."""
     from .views import render_message_html
 
-    frame = {"type": "messages", "html": "".join(render_message_html(m) for m in messages),
-             "ids": [m.pk for m in messages]}
-    events.publish_on_commit(session.pk, frame)
-    transaction.on_commit(lambda: runner.dispatch(messages[-1].pk))
+    def announce() -> None:
+        runner.dispatch(messages[-1].pk)
+        html = "".join(render_message_html(m) for m in messages)
+        events.publish_sync(
+            session.pk, {"type": "messages", "html": html, "ids": [m.pk for m in messages]}
+        )
+
+    transaction.on_commit(announce)
 
 
 def start_reply(session: Session, user, text: str) -> tuple[Message, Message]:
     """Save the user's message and an empty streaming answer, then start the generation."""
     text = clean_message_text(text)
     with transaction.atomic():
-        session = Session.objects.select_for_update().get(pk=session.pk)
+        session = _locked(session.pk)
         _refuse_if_streaming(session)
         leaf = session.leaf()
         user_message = Message.objects.create(
@@ -104,7 +119,7 @@ def retry_reply(failed: Message, user) -> Message:
     if failed.role != Message.Role.ASSISTANT or failed.is_streaming:
         raise ReplyRefused("Only a finished answer can be retried.")
     with transaction.atomic():
-        session = Session.objects.select_for_update().get(pk=failed.session_id)
+        session = _locked(failed.session_id)
         _refuse_if_streaming(session)
         question = failed.parent
         if question is None:

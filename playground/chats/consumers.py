@@ -101,23 +101,26 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._error("No such message in this session.")
             return
         if not message.is_streaming:
-            await self._send(await database_sync_to_async(final_frame)(message.pk,
-                                                                       message.stream_seq))
+            await self._send(
+                await database_sync_to_async(final_frame)(message.pk, message.stream_seq)
+            )
             return
         frames = await frame_buffer().read(message.pk)
         seq, reasoning, content = message.stream_seq, message.reasoning, message.content
         if frames is not None and frames.seq >= seq:
             seq, reasoning, content = frames.seq, frames.reasoning, frames.content
-        await self._send({
-            "type": "snapshot",
-            "message_id": message.pk,
-            "seq": seq,
-            "reasoning": reasoning,
-            "content": content,
-            "started_at": _iso(message.started_at or message.created_at),
-            "first_token_at": _iso(message.first_token_at),
-            "thinking_ended_at": _iso(message.thinking_ended_at),
-        })
+        await self._send(
+            {
+                "type": "snapshot",
+                "message_id": message.pk,
+                "seq": seq,
+                "reasoning": reasoning,
+                "content": content,
+                "started_at": _iso(message.started_at or message.created_at),
+                "first_token_at": _iso(message.first_token_at),
+                "thinking_ended_at": _iso(message.thinking_ended_at),
+            }
+        )
 
 
 def _iso(value) -> str | None:

@@ -11,7 +11,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +28,7 @@ async def publish(session_id, frame: dict[str, Any]) -> None:
         logger.warning("publishing a frame failed", exc_info=True)
 
 
-def publish_on_commit(session_id, frame: dict[str, Any]) -> None:
-    """From synchronous code inside a transaction: publish once it has committed."""
-    transaction.on_commit(lambda: async_to_sync(publish)(session_id, frame))
+def publish_sync(session_id, frame: dict[str, Any]) -> None:
+    """From synchronous code; call it from ``transaction.on_commit`` so viewers never hear of
+    rows that were rolled back."""
+    async_to_sync(publish)(session_id, frame)

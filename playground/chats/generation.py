@@ -10,17 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import aclosing
+import weakref
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import openai
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from playground.billing.models import UsageRecord
-from playground.llm.client import StreamOutcome, build_client, normalizer_for, stream_chat
+from playground.llm.client import (
+    ProviderConfig,
+    StreamOutcome,
+    build_client,
+    normalizer_for,
+    stream_chat,
+)
 from playground.llm.coalesce import Coalescer
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import StreamNormalizer
@@ -97,8 +105,21 @@ def build_request(message: Message) -> dict:
     return request
 
 
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def client_for(config: ProviderConfig) -> openai.AsyncOpenAI:
+    """One SDK client per provider configuration and event loop: connections are reused, and
+    no SSL context is built per generation. A changed provider is a new configuration."""
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get(config)
+    if client is None:
+        client = per_loop[config] = build_client(config)
+    return client
+
+
 class Generation:
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: Message, request: dict) -> None:
         self.message = message
         self.session_id = message.session_id
         self.state = StreamState()
@@ -106,8 +127,11 @@ class Generation:
         self.save_interval = settings.PLAYGROUND["SAVE_INTERVAL_SECONDS"]
         self.normalizer: StreamNormalizer | None = None
         self.outcome = StreamOutcome()
-        self.request: dict = {}
+        self.request = request
         self._stopping = asyncio.Event()
+        # Set to flush before the next tick: the first token, and the first answer token,
+        # should not wait up to a frame interval.
+        self._flush_now = asyncio.Event()
         self._last_save = time.monotonic()
         self._saved_seq = 0
 
@@ -118,17 +142,20 @@ class Generation:
         if batch is None:
             return
         await frame_buffer().append(self.message.pk, batch.seq, batch.reasoning, batch.content)
-        await events.publish(self.session_id, {
-            "type": "delta",
-            "message_id": self.message.pk,
-            "seq": batch.seq,
-            "reasoning": batch.reasoning,
-            "content": batch.content,
-            "reasoning_tokens": self.state.reasoning_chunks,
-            "content_tokens": self.state.content_chunks,
-            "first_token_at": _iso(self.state.first_token_at),
-            "thinking_ended_at": _iso(self.state.thinking_ended_at),
-        })
+        await events.publish(
+            self.session_id,
+            {
+                "type": "delta",
+                "message_id": self.message.pk,
+                "seq": batch.seq,
+                "reasoning": batch.reasoning,
+                "content": batch.content,
+                "reasoning_tokens": self.state.reasoning_chunks,
+                "content_tokens": self.state.content_chunks,
+                "first_token_at": _iso(self.state.first_token_at),
+                "thinking_ended_at": _iso(self.state.thinking_ended_at),
+            },
+        )
 
     async def save_partial(self) -> None:
         self._last_save = time.monotonic()
@@ -148,10 +175,9 @@ class Generation:
     async def _tick(self) -> None:
         """Flush pending text every frame interval and save it every second, until told."""
         while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.coalescer.interval)
-            except TimeoutError:
-                pass
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), self.coalescer.interval)
+            self._flush_now.clear()
             await self.flush()
             if time.monotonic() - self._last_save >= self.save_interval:
                 await self.save_partial()
@@ -164,19 +190,20 @@ class Generation:
             raise ProviderError(ErrorKind.BAD_REQUEST, "The provider was removed or disabled.")
         config = provider.config()
         self.normalizer = normalizer_for(config)
-        client = build_client(config)
-        stream = stream_chat(client, self.request, self.normalizer, self.outcome)
-        try:
-            # aclosing: a stop (cancellation) closes the upstream response now, not at GC.
-            async with aclosing(stream):
-                async for split in stream:
-                    self.state.add(split.reasoning, split.content)
-                    self.coalescer.add(split.reasoning, split.content)
-        finally:
-            await client.close()
+        stream = stream_chat(client_for(config), self.request, self.normalizer, self.outcome)
+        state = self.state
+        # aclosing: a stop (cancellation) closes the upstream response now, not at GC.
+        async with aclosing(stream):
+            async for split in stream:
+                first = state.first_token_at is None or (
+                    split.content and state.thinking_ended_at is None
+                )
+                state.add(split.reasoning, split.content)
+                self.coalescer.add(split.reasoning, split.content)
+                if first:
+                    self._flush_now.set()
 
     async def run(self) -> None:
-        self.request = await sync_to_async(build_request)(self.message)
         cancel_event = cancellation.register(self.message.pk)
         ticker = asyncio.create_task(self._tick())
         pump = asyncio.create_task(self._pump())
@@ -194,6 +221,7 @@ class Generation:
             cancel_wait.cancel()
             cancellation.unregister(self.message.pk)
             self._stopping.set()
+            self._flush_now.set()
             await asyncio.gather(ticker, return_exceptions=True)
         await self.flush()
         await self.finish(status, error)
@@ -260,7 +288,8 @@ class Generation:
                 "model": message.model,
                 "prompt_tokens": message.prompt_tokens or 0,
                 "cached_tokens": (usage.cached_tokens or 0) if usage else 0,
-                "completion_tokens": (message.reasoning_tokens or 0) + (message.content_tokens or 0),
+                "completion_tokens": (message.reasoning_tokens or 0)
+                + (message.content_tokens or 0),
                 "reasoning_tokens": message.reasoning_tokens or 0,
                 "estimated": usage is None,
             },
@@ -289,26 +318,27 @@ def final_frame(message_id: int, seq: int) -> dict:
     }
 
 
-async def claim(message_id: int) -> Message | None:
-    """Take the message for this worker; None when it is already taken or finished.
-
-    A Celery task redelivered after the broker's visibility timeout finds the claim and stops.
-    """
+def claim(message_id: int) -> tuple[Message, dict] | None:
+    """Take the message for this worker and build its request; None when it is already taken
+    or finished. A Celery task redelivered after the broker's visibility timeout finds the
+    claim and stops. One function, so one thread hop before the request is sent."""
     now = timezone.now()
-    taken = await Message.objects.filter(
+    taken = Message.objects.filter(
         pk=message_id, status=Message.Status.STREAMING, claimed_at__isnull=True
-    ).aupdate(claimed_at=now, started_at=now, heartbeat_at=now)
+    ).update(claimed_at=now, started_at=now, heartbeat_at=now)
     if not taken:
         return None
-    return await Message.objects.select_related("provider", "session").aget(pk=message_id)
+    message = Message.objects.select_related("provider", "session").get(pk=message_id)
+    return message, build_request(message)
 
 
 async def run_generation(message_id: int) -> None:
-    message = await claim(message_id)
-    if message is None:
+    claimed = await sync_to_async(claim)(message_id)
+    if claimed is None:
         logger.info("generation %s already claimed or finished; skipping", message_id)
         return
-    generation = Generation(message)
+    message, request = claimed
+    generation = Generation(message, request)
     try:
         await generation.run()
     except Exception as exc:  # never leave a message streaming forever

@@ -111,6 +111,9 @@ class Message(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["session", "status"])]
 
+    def __str__(self) -> str:
+        return f"{self.role} message {self.pk}"
+
     @property
     def dom_id(self) -> str:
         return f"message-{self.pk}"

@@ -9,15 +9,41 @@ from __future__ import annotations
 import nh3
 from markdown_it import MarkdownIt
 
-_md = (
-    MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
-    .enable(["table", "strikethrough", "linkify"])
+_md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
+    ["table", "strikethrough", "linkify"]
 )
 
 _TAGS = {
-    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code",
-    "pre", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
-    "img", "span", "sup", "sub",
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "img",
+    "span",
+    "sup",
+    "sub",
 }
 _ATTRIBUTES = {
     "a": {"href", "title"},

@@ -21,6 +21,7 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _background_loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 _pending: set[Future] = set()
+_startup_tasks: set[asyncio.Task] = set()  # a reference keeps a task from being collected
 
 
 def adopt_server_loop() -> None:
@@ -34,7 +35,7 @@ def adopt_server_loop() -> None:
 
         from .actions import fail_all_in_process_streams
 
-        _server_loop.create_task(sync_to_async(fail_all_in_process_streams)())
+        _startup_tasks.add(_server_loop.create_task(sync_to_async(fail_all_in_process_streams)()))
 
 
 def background_loop() -> asyncio.AbstractEventLoop:
@@ -42,9 +43,7 @@ def background_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _background_loop is None or _background_loop.is_closed():
             loop = asyncio.new_event_loop()
-            thread = threading.Thread(
-                target=loop.run_forever, name="generation-loop", daemon=True
-            )
+            thread = threading.Thread(target=loop.run_forever, name="generation-loop", daemon=True)
             thread.start()
             _background_loop = loop
         return _background_loop
@@ -86,8 +85,11 @@ def dispatch(message_id: int) -> None:
 
         generate_reply.delay(message_id)
         return
-    loop = _server_loop if _server_loop is not None and _server_loop.is_running() \
+    loop = (
+        _server_loop
+        if _server_loop is not None and _server_loop.is_running()
         else background_loop()
+    )
     _submit(message_id, loop)
 
 

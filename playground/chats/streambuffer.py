@@ -93,6 +93,7 @@ _buffer: FrameBuffer | None = None
 def frame_buffer() -> FrameBuffer:
     global _buffer
     if _buffer is None:
-        _buffer = RedisFrameBuffer(settings.REDIS_URL) if settings.REDIS_URL \
-            else MemoryFrameBuffer()
+        _buffer = (
+            RedisFrameBuffer(settings.REDIS_URL) if settings.REDIS_URL else MemoryFrameBuffer()
+        )
     return _buffer

@@ -28,7 +28,9 @@ def _model_choices() -> list[Provider]:
     return list(Provider.objects.enabled())
 
 
-def _page(request: HttpRequest, session: Session | None, status: int = 200, **extra) -> HttpResponse:
+def _page(
+    request: HttpRequest, session: Session | None, status: int = 200, **extra
+) -> HttpResponse:
     provider = session.provider if session else default_provider()
     context = {
         "session": session,
@@ -82,9 +84,14 @@ def _refused(request: HttpRequest, session: Session | None, error: str, text: st
         response = render(
             request,
             "chats/session.html#composer",
-            {"session": session, "composer_error": error, "draft": text,
-             "providers": _model_choices(), "current_provider": session.provider if session
-             else default_provider(), "current_model": session.model if session else ""},
+            {
+                "session": session,
+                "composer_error": error,
+                "draft": text,
+                "providers": _model_choices(),
+                "current_provider": session.provider if session else default_provider(),
+                "current_model": session.model if session else "",
+            },
             status=422,
         )
         response["HX-Retarget"] = "#composer"

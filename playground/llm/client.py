@@ -117,7 +117,9 @@ async def stream_chat(
             outcome.completed = True
     except openai.APIStatusError as exc:
         detail = _error_detail(exc)
-        raise ProviderError(kind_for_status(exc.status_code, detail), detail, exc.status_code) from exc
+        raise ProviderError(
+            kind_for_status(exc.status_code, detail), detail, exc.status_code
+        ) from exc
     except openai.APITimeoutError as exc:
         raise ProviderError(ErrorKind.TIMEOUT, "timed out") from exc
     except openai.APIConnectionError as exc:

@@ -17,6 +17,7 @@ last user message, so they can be tried from the UI:
     #fault:keepalive    SSE keep-alive comments before the first token
     #fault:base_resp    a MiniMax-style base_resp error inside a 200 stream
     #think:N #answer:N  lengths in tokens; #tps:N tokens per second (0 = no pacing)
+    #bench:clock        each token is " index@emission-time" (benchmarks measure delay)
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ HEADER_THINKING_FORMAT = "x-simulator-thinking-format"
 HEADER_TOKENS_PER_SECOND = "x-simulator-tokens-per-second"
 MODELS = ("MiniMax-M1-40k", "MiniMax-M1-80k")
 
-_DIRECTIVE = re.compile(r"#(fault|think|answer|tps):([\w.-]+)")
+_DIRECTIVE = re.compile(r"#(fault|think|answer|tps|bench):([\w.-]+)")
 _TOKEN = re.compile(r"\s*\S{1,4}|\s+")
 
 
@@ -64,6 +65,7 @@ class Directives:
     think_tokens: int | None
     answer_tokens: int | None
     tokens_per_second: float | None
+    clock: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Directives:
@@ -79,6 +81,7 @@ class Directives:
             _bounded_int(values.get("think"), 0, 200_000),
             _bounded_int(values.get("answer"), 1, 200_000),
             _bounded_float(values.get("tps"), 0, 100_000),
+            values.get("bench") == "clock",
         )
 
 
@@ -151,7 +154,7 @@ def _topic(prompt: str) -> tuple[str, str]:
 def compose(prompt: str, seed: int | None, think_tokens: int | None, answer_tokens: int | None):
     """The thinking and the answer for a prompt: deterministic for a prompt and seed."""
     digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
-    rng = random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - not security
+    rng = random.Random(int.from_bytes(digest[:8], "big"))
     topic, word = _topic(prompt)
     thoughts = rng.sample(_THOUGHTS, k=6)
     thinking = " ".join(t.format(topic=topic, word=word) for t in thoughts)
@@ -183,8 +186,9 @@ class SimResponse:
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> SimResponse:
     payload = {"error": {"message": message, "type": "simulator_error", "code": status}}
-    return SimResponse(status, {"content-type": "application/json", **(headers or {})},
-                       orjson.dumps(payload))
+    return SimResponse(
+        status, {"content-type": "application/json", **(headers or {})}, orjson.dumps(payload)
+    )
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -293,8 +297,10 @@ class _Run:
     def _delta(self, part: str, token: str) -> dict[str, str]:
         if part == "content":
             return {"content": token}
-        key = "reasoning" if self.thinking_format == ThinkingFormat.REASONING else (
-            "reasoning_content"
+        key = (
+            "reasoning"
+            if self.thinking_format == ThinkingFormat.REASONING
+            else ("reasoning_content")
         )
         return {key: token}
 
@@ -332,8 +338,11 @@ class _Run:
     async def stream(self) -> AsyncIterator[bytes]:
         parts, finish = self._plan()
         faults = self.directives.faults
-        cut_at = max(1, min(len(parts) // 3, 40)) if faults & {"midstream", "interrupt",
-                                                               "base_resp"} else None
+        cut_at = (
+            max(1, min(len(parts) // 3, 40))
+            if faults & {"midstream", "interrupt", "base_resp"}
+            else None
+        )
         interval = 1.0 / self.tokens_per_second if self.tokens_per_second > 0 else 0.0
         start = time.monotonic()
         if "keepalive" in faults:
@@ -348,7 +357,9 @@ class _Run:
                     error = {"error": {"message": "Upstream overloaded", "code": 502}}
                     yield b"data: " + orjson.dumps(error) + b"\n\n"
                 elif "base_resp" in faults:
-                    resp = {"base_resp": {"status_code": 1008, "status_msg": "insufficient balance"}}
+                    resp = {
+                        "base_resp": {"status_code": 1008, "status_msg": "insufficient balance"}
+                    }
                     yield b"data: " + orjson.dumps(resp) + b"\n\n"
                 return
             if interval:
@@ -357,6 +368,8 @@ class _Run:
                     await asyncio.sleep(delay)
             elif index % 64 == 0:
                 await asyncio.sleep(0)
+            if self.directives.clock:
+                token = f" {index}@{time.time():.6f}"
             yield self._chunk(self._delta(part, token))
         yield self._chunk({}, finish)
         stream_options = self.body.get("stream_options") or {}
@@ -375,8 +388,9 @@ class _Run:
 
 def _models_response() -> SimResponse:
     data = [{"id": m, "object": "model", "owned_by": "simulator"} for m in MODELS]
-    return SimResponse(200, {"content-type": "application/json"},
-                       orjson.dumps({"object": "list", "data": data}))
+    return SimResponse(
+        200, {"content-type": "application/json"}, orjson.dumps({"object": "list", "data": data})
+    )
 
 
 def route(method: str, path: str, body: bytes, headers: dict[str, str]) -> SimResponse:
@@ -419,8 +433,9 @@ class SimulatorTransport(httpx2.AsyncBaseTransport):
         result = route(request.method, request.url.path, body, headers)
         if isinstance(result.body, bytes):
             return httpx2.Response(result.status, headers=result.headers, content=result.body)
-        return httpx2.Response(result.status, headers=result.headers,
-                              stream=_ClosingStream(result.body))
+        return httpx2.Response(
+            result.status, headers=result.headers, stream=_ClosingStream(result.body)
+        )
 
 
 async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -25,7 +25,9 @@ def validate_base_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        raise ValidationError("Enter a valid http(s) URL such as https://api.minimax.io/v1.") from None
+        raise ValidationError(
+            "Enter a valid http(s) URL such as https://api.minimax.io/v1."
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("Enter a valid http(s) URL such as https://api.minimax.io/v1.")
     if parts.username or parts.password:
@@ -76,8 +78,14 @@ class ProviderForm(forms.ModelForm):
     class Meta:
         model = Provider
         fields = [
-            "name", "kind", "base_url", "thinking_format", "supports_prefill",
-            "simulator_tokens_per_second", "is_default", "enabled",
+            "name",
+            "kind",
+            "base_url",
+            "thinking_format",
+            "supports_prefill",
+            "simulator_tokens_per_second",
+            "is_default",
+            "enabled",
         ]
         labels = {
             "thinking_format": "Where thinking arrives",
@@ -114,8 +122,12 @@ class ProviderForm(forms.ModelForm):
             except ValidationError as error:
                 self.add_error("base_url", error)
         moved = self.instance.pk and data.get("base_url") != self.instance.base_url
-        if moved and self.instance.has_api_key and not data.get("api_key") \
-                and not data.get("clear_api_key"):
+        if (
+            moved
+            and self.instance.has_api_key
+            and not data.get("api_key")
+            and not data.get("clear_api_key")
+        ):
             # Otherwise an edit could send the stored key to a host of the editor's choosing.
             self.add_error("api_key", "The base URL changed: enter the API key again.")
         return data

@@ -28,10 +28,14 @@ def _provider(pk: str) -> Provider:
 @login_required
 def provider_list(request: HttpRequest) -> HttpResponse:
     _instance_admin(request)
-    return render(request, "providers/list.html", {
-        "providers": Provider.objects.all(),
-        "instance": InstanceSettings.current(),
-    })
+    return render(
+        request,
+        "providers/list.html",
+        {
+            "providers": Provider.objects.all(),
+            "instance": InstanceSettings.current(),
+        },
+    )
 
 
 @login_required
@@ -43,8 +47,12 @@ def provider_edit(request: HttpRequest, pk: str | None = None) -> HttpResponse:
         saved = form.save()
         flash.success(request, f"Saved {saved.name}.")
         return redirect("providers:list")
-    return render(request, "providers/edit.html", {"form": form, "provider": provider},
-                  status=422 if request.method == "POST" else 200)
+    return render(
+        request,
+        "providers/edit.html",
+        {"form": form, "provider": provider},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 @login_required

@@ -37,3 +37,6 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.workspace_id} as {self.role}"

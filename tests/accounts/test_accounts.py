@@ -9,8 +9,9 @@ PASSWORD = "correct horse battery 9"
 
 
 def signup(client, name):
-    return client.post("/accounts/signup/", {"username": name, "password1": PASSWORD,
-                                             "password2": PASSWORD})
+    return client.post(
+        "/accounts/signup/", {"username": name, "password1": PASSWORD, "password2": PASSWORD}
+    )
 
 
 def test_first_account_is_admin_and_everyone_gets_a_personal_workspace(client):
@@ -44,8 +45,9 @@ def test_non_admins_cannot_toggle_signups(client):
 
 
 def test_bad_signup_input_explains_itself(client):
-    response = client.post("/accounts/signup/", {"username": "x y", "password1": "1",
-                                                 "password2": "2"})
+    response = client.post(
+        "/accounts/signup/", {"username": "x y", "password1": "1", "password2": "2"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "didn" in html or "match" in html

@@ -5,8 +5,15 @@ import pytest
 from tests.support import services
 from tests.support.stack import Stack
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +22,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=services.CHROMIUM,
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=services.CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -36,8 +42,12 @@ def page(browser, request):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # Chromium logs every non-2xx response; a 422 is the app answering bad input on purpose.
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and "status of 422" not in m.text else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text) if m.type == "error" and "status of 422" not in m.text else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"browser errors: {errors}"

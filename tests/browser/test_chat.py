@@ -55,7 +55,8 @@ def test_thinking_streams_then_the_answer_renders_as_markdown(page, app):
     assert answer.get_attribute("data-status") == "streaming"
     expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
     expect(answer.locator(".thinking-label")).to_have_text(
-        re.compile(r"Thought for \d+ s · 120 tokens"))
+        re.compile(r"Thought for \d+ s · 120 tokens")
+    )
     expect(answer.locator(".answer table")).to_be_visible()
     expect(answer.locator("pre code.hljs")).to_be_visible()
     expect(answer.get_by_role("button", name="Copy code")).to_be_visible()

@@ -48,7 +48,9 @@ async def read_until_final(communicator, message_id, frames=None) -> list[dict]:
             return frames
 
 
-def apply(frames: list[dict], message_id: int, seq: int = 0, reasoning: str = "", content: str = ""):
+def apply(
+    frames: list[dict], message_id: int, seq: int = 0, reasoning: str = "", content: str = ""
+):
     """What the browser does: apply frames in order, by sequence number."""
     for frame in frames:
         if frame.get("message_id") != message_id:
@@ -57,13 +59,17 @@ def apply(frames: list[dict], message_id: int, seq: int = 0, reasoning: str = ""
             seq, reasoning, content = frame["seq"], frame["reasoning"], frame["content"]
         elif frame["type"] == "delta":
             assert frame["seq"] == seq + 1, "frames arrive in order with no gap"
-            seq, reasoning, content = frame["seq"], reasoning + frame["reasoning"], \
-                content + frame["content"]
+            seq, reasoning, content = (
+                frame["seq"],
+                reasoning + frame["reasoning"],
+                content + frame["content"],
+            )
     return seq, reasoning, content
 
 
-async def test_a_whole_reply_streams_in_order_and_ends_with_the_saved_text(owner, simulator,
-                                                                         on_this_loop):
+async def test_a_whole_reply_streams_in_order_and_ends_with_the_saved_text(
+    owner, simulator, on_this_loop
+):
     await on_this_loop()
     simulator.simulator_tokens_per_second = 400
     await simulator.asave()
@@ -132,9 +138,10 @@ async def test_a_gap_is_repaired_by_resync(owner, simulator, on_this_loop):
     await communicator.send_to(text_data=json.dumps({"type": "resync", "message_id": answer.pk}))
     frames = await read_until_final(communicator, answer.pk)
     snapshot = next(f for f in frames if f["type"] == "snapshot")
-    after = frames[frames.index(snapshot):]
-    _, reasoning, content = apply([f for f in after if f["type"] != "delta"
-                                   or f["seq"] > snapshot["seq"]], answer.pk)
+    after = frames[frames.index(snapshot) :]
+    _, reasoning, content = apply(
+        [f for f in after if f["type"] != "delta" or f["seq"] > snapshot["seq"]], answer.pk
+    )
     saved = await Message.objects.aget(pk=answer.pk)
     assert reasoning.strip() == saved.reasoning and content == saved.content
     await communicator.disconnect()
@@ -175,23 +182,30 @@ async def test_outsiders_and_anonymous_viewers_are_refused(owner, outsider, simu
 async def test_a_foreign_origin_is_refused(owner, simulator):
     session = await sync_to_async(new_session)(owner, simulator)
     client = await sync_to_async(client_for)(owner)
-    communicator = WebsocketCommunicator(application, f"/ws/chat/{session.pk}/", headers=[
-        (b"origin", b"https://evil.example"),
-        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
-    ])
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/chat/{session.pk}/",
+        headers=[
+            (b"origin", b"https://evil.example"),
+            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+        ],
+    )
     connected, _ = await communicator.connect()
     assert not connected
 
 
-@pytest.mark.parametrize("payload,error", [
-    ("not json", "not valid JSON"),
-    ("[1, 2]", "Unknown frame type"),
-    ('{"type": "launch"}', "Unknown frame type"),
-    ('{"type": "resync", "message_id": "1"}', "integer message_id"),
-    ('{"type": "resync", "message_id": true}', "integer message_id"),
-    ('{"type": "resync", "message_id": 999999}', "No such message"),
-    ('{"type": "ping", "pad": "' + "x" * 5000 + '"}', "at most 4 KB"),
-])
+@pytest.mark.parametrize(
+    "payload,error",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "Unknown frame type"),
+        ('{"type": "launch"}', "Unknown frame type"),
+        ('{"type": "resync", "message_id": "1"}', "integer message_id"),
+        ('{"type": "resync", "message_id": true}', "integer message_id"),
+        ('{"type": "resync", "message_id": 999999}', "No such message"),
+        ('{"type": "ping", "pad": "' + "x" * 5000 + '"}', "at most 4 KB"),
+    ],
+)
 async def test_bad_frames_get_an_error_and_change_nothing(owner, simulator, payload, error):
     session = await sync_to_async(new_session)(owner, simulator)
     communicator = await connect(owner, session.pk)
@@ -207,8 +221,9 @@ async def test_bad_frames_get_an_error_and_change_nothing(owner, simulator, payl
 
 async def test_resync_cannot_read_another_sessions_message(owner, outsider, simulator):
     theirs = await sync_to_async(new_session)(outsider, simulator)
-    secret = await Message.objects.acreate(session=theirs, role="assistant", content="secret",
-                                           status="complete")
+    secret = await Message.objects.acreate(
+        session=theirs, role="assistant", content="secret", status="complete"
+    )
     mine = await sync_to_async(new_session)(owner, simulator)
     communicator = await connect(owner, mine.pk)
     await communicator.connect()

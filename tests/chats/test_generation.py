@@ -20,13 +20,16 @@ def finished(answer: Message) -> Message:
     return answer
 
 
-@pytest.mark.parametrize("fault,kind,partial", [
-    ("midstream", "stream_error", True),
-    ("interrupt", "interrupted", True),
-    ("base_resp", "insufficient_balance", True),
-    ("context", "context_too_long", False),
-    ("401", "unauthorized", False),
-])
+@pytest.mark.parametrize(
+    "fault,kind,partial",
+    [
+        ("midstream", "stream_error", True),
+        ("interrupt", "interrupted", True),
+        ("base_resp", "insufficient_balance", True),
+        ("context", "context_too_long", False),
+        ("401", "unauthorized", False),
+    ],
+)
 def test_failures_keep_partial_text_and_say_why(owner, simulator, fault, kind, partial):
     _, _, answer = reply(owner, simulator, f"#fault:{fault}")
     answer = finished(answer)
@@ -85,7 +88,7 @@ def test_settling_twice_keeps_one_usage_record(owner, simulator):
 
     _, _, answer = reply(owner, simulator)
     answer = finished(answer)
-    generation = Generation(answer)
+    generation = Generation(answer, {})
     generation._record_usage(answer, None)
     assert UsageRecord.objects.filter(message=answer).count() == 1
 
@@ -112,7 +115,8 @@ def test_stale_streams_are_reported(owner, simulator, settings):
     _, _, answer = reply(owner, simulator)
     finished(answer)
     Message.objects.filter(pk=answer.pk).update(
-        status="streaming", heartbeat_at=timezone.now() - timedelta(seconds=600))
+        status="streaming", heartbeat_at=timezone.now() - timedelta(seconds=600)
+    )
     assert actions.fail_stale_streams() == 1
     answer.refresh_from_db()
     assert answer.status == "failed" and "unexpectedly" in answer.error_message
@@ -126,8 +130,13 @@ def test_disabled_provider_refuses_sends_and_fails_queued_answers(owner, simulat
     with pytest.raises(actions.ReplyRefused, match="No provider is available"):
         actions.start_reply(session, owner, "hello")
     # An answer queued before the provider was disabled fails with a reason, not a hang.
-    queued = Message.objects.create(session=session, role="assistant", status="streaming",
-                                    provider=simulator, model="MiniMax-M1-40k")
+    queued = Message.objects.create(
+        session=session,
+        role="assistant",
+        status="streaming",
+        provider=simulator,
+        model="MiniMax-M1-40k",
+    )
     asyncio.run(run_generation(queued.pk))
     queued.refresh_from_db()
     assert queued.status == "failed" and "disabled" in queued.error_message

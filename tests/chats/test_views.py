@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_first_message_creates_a_session_and_streams_a_reply(owner_client, simulator):
-    response = owner_client.post("/chat/start", {"text": "Explain CAP theorem",
-                                                 "model": f"{simulator.pk}:MiniMax-M1-80k"})
+    response = owner_client.post(
+        "/chat/start", {"text": "Explain CAP theorem", "model": f"{simulator.pk}:MiniMax-M1-80k"}
+    )
     assert response.status_code == 302
     session = Session.objects.get()
     assert response["Location"] == f"/chat/{session.pk}"
@@ -38,22 +39,27 @@ def test_first_message_creates_a_session_and_streams_a_reply(owner_client, simul
 
 def test_htmx_send_returns_both_messages(owner, owner_client, simulator):
     session = new_session(owner, simulator)
-    response = owner_client.post(f"/chat/{session.pk}/send", {"text": "second"},
-                                 headers={"HX-Request": "true"})
+    response = owner_client.post(
+        f"/chat/{session.pk}/send", {"text": "second"}, headers={"HX-Request": "true"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert html.count('class="msg msg-user"') == 1 and 'data-status="streaming"' in html
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("", "Write a message first."),
-    ("   \n\t ", "Write a message first."),
-    ("x" * 400_001, "the limit is 400,000"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("", "Write a message first."),
+        ("   \n\t ", "Write a message first."),
+        ("x" * 400_001, "the limit is 400,000"),
+    ],
+)
 def test_bad_messages_are_refused_with_the_draft_kept(owner, owner_client, simulator, text, reason):
     session = new_session(owner, simulator)
-    response = owner_client.post(f"/chat/{session.pk}/send", {"text": text},
-                                 headers={"HX-Request": "true"})
+    response = owner_client.post(
+        f"/chat/{session.pk}/send", {"text": text}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422
     assert reason in response.content.decode()
     assert not Message.objects.exists()
@@ -78,16 +84,27 @@ def test_a_second_send_while_streaming_is_refused(owner, owner_client, simulator
     owner_client.post(f"/message/{answer.pk}/stop")
 
 
-@pytest.mark.parametrize("path", [
-    "/chat/{sid}", "/chat/{sid}/send", "/chat/{sid}/model", "/chat/{sid}/rename",
-    "/chat/{sid}/delete", "/message/{mid}/stop", "/message/{mid}/retry",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/chat/{sid}",
+        "/chat/{sid}/send",
+        "/chat/{sid}/model",
+        "/chat/{sid}/rename",
+        "/chat/{sid}/delete",
+        "/message/{mid}/stop",
+        "/message/{mid}/retry",
+    ],
+)
 def test_outsiders_get_404_and_change_nothing(owner, outsider_client, simulator, path):
     session, _, answer = reply(owner, simulator)
     runner.wait_idle()
     url = path.format(sid=session.pk, mid=answer.pk)
-    response = outsider_client.post(url, {"text": "mine now", "title": "hijacked"}) \
-        if "{sid}" != path[-5:] and not path.endswith("{sid}") else outsider_client.get(url)
+    response = (
+        outsider_client.post(url, {"text": "mine now", "title": "hijacked"})
+        if path[-5:] != "{sid}" and not path.endswith("{sid}")
+        else outsider_client.get(url)
+    )
     assert response.status_code == 404
     session.refresh_from_db()
     assert session.title == "Hello" and session.messages.count() == 2
@@ -120,7 +137,7 @@ def test_retry_keeps_the_failed_answer_and_adds_a_new_one(owner, owner_client, s
     assert response.status_code == 204
     runner.wait_idle()
     answers = list(question.children.order_by("pk"))
-    assert [a.pk for a in answers][0] == failed.pk and len(answers) == 2
+    assert answers[0].pk == failed.pk and len(answers) == 2
     assert session.branch()[-1] == answers[1]
 
 
@@ -140,11 +157,15 @@ def test_rename_and_delete(owner, owner_client, simulator):
 
 def test_set_model_validates_the_choice(owner, owner_client, simulator):
     session = new_session(owner, simulator)
-    ok = owner_client.post(f"/chat/{session.pk}/model", {"model": f"{simulator.pk}:MiniMax-M1-80k"},
-                           headers={"HX-Request": "true"})
+    ok = owner_client.post(
+        f"/chat/{session.pk}/model",
+        {"model": f"{simulator.pk}:MiniMax-M1-80k"},
+        headers={"HX-Request": "true"},
+    )
     assert ok.status_code == 204
-    bad = owner_client.post(f"/chat/{session.pk}/model", {"model": "999:MiniMax-M1-80k"},
-                            headers={"HX-Request": "true"})
+    bad = owner_client.post(
+        f"/chat/{session.pk}/model", {"model": "999:MiniMax-M1-80k"}, headers={"HX-Request": "true"}
+    )
     assert bad.status_code == 422
     session.refresh_from_db()
     assert session.model == "MiniMax-M1-80k"
@@ -154,7 +175,7 @@ def test_model_output_is_sanitized(owner, owner_client, simulator):
     from playground.chats.rendering import render_markdown
 
     html = render_markdown(
-        '<img src=x onerror=alert(1)> [a](javascript:alert(2)) <script>x</script>\n\n'
+        "<img src=x onerror=alert(1)> [a](javascript:alert(2)) <script>x</script>\n\n"
         '```js" onmouseover="x\ncode\n```\n\n![p](https://example.com/a.png)'
     )
     assert "<img src=x" not in html and "<script" not in html

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.services
 def stack():
     services.need_postgres()
     services.need_redis()
-    with Stack("production", postgres_url=services.postgres_url(),
-               redis_url=services.redis_url(), tokens_per_second=200) as running:
+    with Stack(
+        "production",
+        postgres_url=services.postgres_url(),
+        redis_url=services.redis_url(),
+        tokens_per_second=200,
+    ) as running:
         yield running
 
 
@@ -33,8 +37,11 @@ def assemble(frames: list[dict], message_id: int, seq=0, reasoning="", content="
             seq, reasoning, content = frame["seq"], frame["reasoning"], frame["content"]
         elif frame["type"] == "delta" and frame["seq"] > seq:
             assert frame["seq"] == seq + 1, f"gap: {seq} -> {frame['seq']}"
-            seq, reasoning, content = frame["seq"], reasoning + frame["reasoning"], \
-                content + frame["content"]
+            seq, reasoning, content = (
+                frame["seq"],
+                reasoning + frame["reasoning"],
+                content + frame["content"],
+            )
     return seq, reasoning, content
 
 
@@ -60,8 +67,10 @@ async def test_a_reply_streams_through_celery_and_redis_and_is_saved(stack, ann)
     assert row["status"] == "complete" and not row["usage_estimated"]
     assert reasoning.strip() == row["reasoning"] and content == row["content"]
     assert row["reasoning_tokens"] == 60 and row["content_tokens"] == 120
-    usage = stack.query("SELECT COUNT(*), MAX(completion_tokens) FROM billing_usagerecord "
-                        "WHERE message_id = ?", answer)
+    usage = stack.query(
+        "SELECT COUNT(*), MAX(completion_tokens) FROM billing_usagerecord WHERE message_id = ?",
+        answer,
+    )
     assert usage == [(1, 180)]
 
 

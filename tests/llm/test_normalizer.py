@@ -73,18 +73,25 @@ def test_minimax_base_resp_error_in_a_200_stream():
 
 
 def test_base_resp_success_is_not_an_error():
-    part = StreamNormalizer().feed({
-        "base_resp": {"status_code": 0, "status_msg": ""},
-        "choices": [{"index": 0, "delta": {"content": "ok"}}],
-    })
+    part = StreamNormalizer().feed(
+        {
+            "base_resp": {"status_code": 0, "status_msg": ""},
+            "choices": [{"index": 0, "delta": {"content": "ok"}}],
+        }
+    )
     assert part.content == "ok"
 
 
-@pytest.mark.parametrize("chunk", [
-    {"choices": None}, {"choices": [None]}, {"choices": [{"delta": "x"}]},
-    {"choices": [{"index": 0, "delta": {"content": 5, "reasoning": ["x"]}}]},
-    {"usage": {"prompt_tokens": "many", "completion_tokens": -1}},
-])
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"choices": None},
+        {"choices": [None]},
+        {"choices": [{"delta": "x"}]},
+        {"choices": [{"index": 0, "delta": {"content": 5, "reasoning": ["x"]}}]},
+        {"usage": {"prompt_tokens": "many", "completion_tokens": -1}},
+    ],
+)
 def test_malformed_shapes_are_ignored_not_crashes(chunk):
     part = StreamNormalizer().feed(chunk)
     assert part.reasoning == "" and part.content == ""

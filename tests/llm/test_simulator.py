@@ -21,8 +21,9 @@ from playground.llm.simulator import Directives, split_tokens
 
 
 def config(fmt=ThinkingFormat.REASONING_CONTENT, tps=0.0, retries=0) -> ProviderConfig:
-    return ProviderConfig(ProviderKind.SIMULATOR, "", "", fmt,
-                          simulator_tokens_per_second=tps, max_retries=retries)
+    return ProviderConfig(
+        ProviderKind.SIMULATOR, "", "", fmt, simulator_tokens_per_second=tps, max_retries=retries
+    )
 
 
 async def collect(text: str, cfg: ProviderConfig | None = None, **extra):
@@ -30,8 +31,12 @@ async def collect(text: str, cfg: ProviderConfig | None = None, **extra):
     client = build_client(cfg)
     normalizer = normalizer_for(cfg)
     outcome = StreamOutcome()
-    request = {"model": "MiniMax-M1-40k", "messages": [{"role": "user", "content": text}],
-               "stream_options": {"include_usage": True}, **extra}
+    request = {
+        "model": "MiniMax-M1-40k",
+        "messages": [{"role": "user", "content": text}],
+        "stream_options": {"include_usage": True},
+        **extra,
+    }
     reasoning = content = ""
     chunks = 0
     async for part in stream_chat(client, request, normalizer, outcome):
@@ -42,14 +47,16 @@ async def collect(text: str, cfg: ProviderConfig | None = None, **extra):
     return normalizer, outcome, reasoning, content, chunks
 
 
-@pytest.mark.parametrize("fmt", [ThinkingFormat.REASONING_CONTENT, ThinkingFormat.REASONING,
-                                 ThinkingFormat.THINK_TAGS])
+@pytest.mark.parametrize(
+    "fmt", [ThinkingFormat.REASONING_CONTENT, ThinkingFormat.REASONING, ThinkingFormat.THINK_TAGS]
+)
 async def test_each_thinking_format_arrives_as_thinking_then_answer(fmt):
     normalizer, outcome, reasoning, content, _ = await collect("Explain recursion", config(fmt))
     assert outcome.completed
     assert normalizer.finish_reason == "stop"
-    assert reasoning.strip().startswith(("Let", "The", "First", "Hmm", "A ", "I ", "There",
-                                         "Alternatively"))
+    assert reasoning.strip().startswith(
+        ("Let", "The", "First", "Hmm", "A ", "I ", "There", "Alternatively")
+    )
     assert content.startswith("## Explain recursion")
     assert "<think>" not in content and "</think>" not in reasoning
     assert normalizer.usage.completion_tokens > normalizer.usage.reasoning_tokens > 0
@@ -62,7 +69,7 @@ async def test_same_prompt_and_seed_give_the_same_answer():
 
 
 async def test_max_tokens_cuts_with_finish_reason_length():
-    normalizer, _, reasoning, content, chunks = await collect("Long one", max_tokens=10)
+    normalizer, _, _, content, _ = await collect("Long one", max_tokens=10)
     assert normalizer.finish_reason == "length"
     assert normalizer.usage.completion_tokens == 10
     assert content == ""  # all ten went to thinking
@@ -99,19 +106,25 @@ async def test_429_is_retried_by_the_sdk_then_reported():
     assert simulator.stats.requests - before == 2  # first try plus one retry after Retry-After
 
 
-@pytest.mark.parametrize("fault,kind", [
-    ("midstream", ErrorKind.STREAM_ERROR),
-    ("interrupt", ErrorKind.INTERRUPTED),
-    ("base_resp", ErrorKind.INSUFFICIENT_BALANCE),
-    ("500", ErrorKind.SERVER_ERROR),
-    ("401", ErrorKind.UNAUTHORIZED),
-])
+@pytest.mark.parametrize(
+    "fault,kind",
+    [
+        ("midstream", ErrorKind.STREAM_ERROR),
+        ("interrupt", ErrorKind.INTERRUPTED),
+        ("base_resp", ErrorKind.INSUFFICIENT_BALANCE),
+        ("500", ErrorKind.SERVER_ERROR),
+        ("401", ErrorKind.UNAUTHORIZED),
+    ],
+)
 async def test_faults_surface_as_provider_errors(fault, kind):
     cfg = config()
     client = build_client(cfg)
     normalizer = normalizer_for(cfg)
     received = []
-    request = {"model": "MiniMax-M1-40k", "messages": [{"role": "user", "content": f"#fault:{fault}"}]}
+    request = {
+        "model": "MiniMax-M1-40k",
+        "messages": [{"role": "user", "content": f"#fault:{fault}"}],
+    }
     with pytest.raises(ProviderError) as caught:
         async for part in stream_chat(client, request, normalizer, StreamOutcome()):
             received.append(part)
@@ -174,14 +187,21 @@ async def test_http_face_speaks_sse():
     sent = []
 
     async def receive():
-        return {"type": "http.request", "body": b'{"model":"MiniMax-M1-40k","stream":true,'
-                b'"messages":[{"role":"user","content":"#answer:3 #think:2"}]}'}
+        return {
+            "type": "http.request",
+            "body": b'{"model":"MiniMax-M1-40k","stream":true,'
+            b'"messages":[{"role":"user","content":"#answer:3 #think:2"}]}',
+        }
 
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/simulator/v1/chat/completions",
-             "headers": [(b"x-simulator-tokens-per-second", b"0")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/simulator/v1/chat/completions",
+        "headers": [(b"x-simulator-tokens-per-second", b"0")],
+    }
     await simulator.asgi_app(scope, receive, send)
     assert sent[0]["status"] == 200
     body = b"".join(m.get("body", b"") for m in sent[1:])
@@ -193,3 +213,11 @@ async def test_requested_lengths_are_exact(think, answer):
     normalizer, *_ = await collect(f"#think:{think} #answer:{answer} q")
     assert normalizer.usage.reasoning_tokens == think
     assert normalizer.usage.completion_tokens == think + answer
+
+
+async def test_clock_tokens_carry_index_and_emission_time():
+    started = time.time()
+    _, _, reasoning, content, _ = await collect("#bench:clock #think:3 #answer:4")
+    tokens = (reasoning + content).split()
+    assert [int(t.split("@")[0]) for t in tokens] == list(range(7))
+    assert all(started <= float(t.split("@")[1]) <= time.time() for t in tokens)

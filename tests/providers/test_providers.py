@@ -16,9 +16,13 @@ KEY = "sk-live-abcdefghijklmnop1234"
 
 def form_data(**overrides):
     data = {
-        "name": "MiniMax", "kind": "minimax", "base_url": "", "model_ids_text":
-        "MiniMax-M1-40k, MiniMax-M1-80k", "thinking_format": "reasoning_content",
-        "api_key": KEY, "enabled": "on",
+        "name": "MiniMax",
+        "kind": "minimax",
+        "base_url": "",
+        "model_ids_text": "MiniMax-M1-40k, MiniMax-M1-80k",
+        "thinking_format": "reasoning_content",
+        "api_key": KEY,
+        "enabled": "on",
     }
     data.update(overrides)
     return data
@@ -55,25 +59,30 @@ def test_key_is_encrypted_write_only_and_masked(owner_client):
 def test_moving_the_base_url_requires_the_key_again(owner_client):
     owner_client.post("/admin/providers/new", form_data())
     provider = Provider.objects.get(name="MiniMax")
-    response = owner_client.post(f"/admin/providers/{provider.pk}/edit",
-                                 form_data(kind="openai_compatible", api_key="",
-                                           base_url="https://collector.example/v1"))
+    response = owner_client.post(
+        f"/admin/providers/{provider.pk}/edit",
+        form_data(kind="openai_compatible", api_key="", base_url="https://collector.example/v1"),
+    )
     assert response.status_code == 422
     assert "enter the API key again" in response.content.decode()
     provider.refresh_from_db()
     assert provider.base_url == "https://api.minimax.io/v1"
 
 
-@pytest.mark.parametrize("url,error", [
-    ("ftp://host/v1", "valid http(s) URL"),
-    ("https://user:pw@host/v1", "credentials"),
-    ("https://host/v1?key=1", "query string"),
-    ("javascript:alert(1)", "valid http(s) URL"),
-    ("not a url", "valid http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "url,error",
+    [
+        ("ftp://host/v1", "valid http(s) URL"),
+        ("https://user:pw@host/v1", "credentials"),
+        ("https://host/v1?key=1", "query string"),
+        ("javascript:alert(1)", "valid http(s) URL"),
+        ("not a url", "valid http(s) URL"),
+    ],
+)
 def test_bad_base_urls_are_refused(owner_client, url, error):
-    response = owner_client.post("/admin/providers/new",
-                                 form_data(kind="vllm", base_url=url, name="Bad"))
+    response = owner_client.post(
+        "/admin/providers/new", form_data(kind="vllm", base_url=url, name="Bad")
+    )
     assert response.status_code == 422
     assert error in response.content.decode()
     assert not Provider.objects.filter(name="Bad").exists()
@@ -81,18 +90,26 @@ def test_bad_base_urls_are_refused(owner_client, url, error):
 
 def test_host_allowlist_and_private_hosts(owner_client, settings):
     settings.PLAYGROUND = {**settings.PLAYGROUND, "PROVIDER_HOST_ALLOWLIST": ["api.minimax.io"]}
-    response = owner_client.post("/admin/providers/new", form_data(
-        kind="vllm", base_url="https://other.example/v1", name="X"))
+    response = owner_client.post(
+        "/admin/providers/new",
+        form_data(kind="vllm", base_url="https://other.example/v1", name="X"),
+    )
     assert "not among the provider hosts" in response.content.decode()
-    settings.PLAYGROUND = {**settings.PLAYGROUND, "PROVIDER_HOST_ALLOWLIST": [],
-                           "ALLOW_PRIVATE_PROVIDER_HOSTS": False}
-    response = owner_client.post("/admin/providers/new", form_data(
-        kind="vllm", base_url="http://169.254.169.254/v1", name="Y"))
+    settings.PLAYGROUND = {
+        **settings.PLAYGROUND,
+        "PROVIDER_HOST_ALLOWLIST": [],
+        "ALLOW_PRIVATE_PROVIDER_HOSTS": False,
+    }
+    response = owner_client.post(
+        "/admin/providers/new",
+        form_data(kind="vllm", base_url="http://169.254.169.254/v1", name="Y"),
+    )
     assert "Private and loopback" in response.content.decode()
 
 
-@pytest.mark.parametrize("models,error", [("", "at least one model"),
-                                          ("good, bad id<script>", "not a valid model id")])
+@pytest.mark.parametrize(
+    "models,error", [("", "at least one model"), ("good, bad id<script>", "not a valid model id")]
+)
 def test_model_ids_are_validated(owner_client, models, error):
     response = owner_client.post("/admin/providers/new", form_data(model_ids_text=models))
     assert error in response.content.decode()
@@ -108,17 +125,44 @@ def test_one_default_provider(owner_client, simulator):
 def test_command_reads_the_key_from_env_or_stdin(monkeypatch, owner):
     monkeypatch.setenv("MINIMAX_KEY", KEY)
     out = io.StringIO()
-    call_command("provider", "MiniMax", "--kind", "minimax", "--models", "MiniMax-M1-80k",
-                 "--api-key-env", "MINIMAX_KEY", stdout=out)
+    call_command(
+        "provider",
+        "MiniMax",
+        "--kind",
+        "minimax",
+        "--models",
+        "MiniMax-M1-80k",
+        "--api-key-env",
+        "MINIMAX_KEY",
+        stdout=out,
+    )
     assert KEY not in out.getvalue() and "••••1234" in out.getvalue()
     assert Provider.objects.get(name="MiniMax").config().api_key == KEY
     monkeypatch.setattr("sys.stdin", io.StringIO("sk-other-key-999999\n"))
-    call_command("provider", "MiniMax", "--kind", "minimax", "--models", "MiniMax-M1-80k",
-                 "--api-key-stdin", stdout=io.StringIO())
+    call_command(
+        "provider",
+        "MiniMax",
+        "--kind",
+        "minimax",
+        "--models",
+        "MiniMax-M1-80k",
+        "--api-key-stdin",
+        stdout=io.StringIO(),
+    )
     assert Provider.objects.get(name="MiniMax").config().api_key == "sk-other-key-999999"
     with pytest.raises(CommandError, match="empty or not set"):
-        call_command("provider", "X", "--kind", "vllm", "--models", "m",
-                     "--base-url", "http://gpu:8000/v1", "--api-key-env", "NOPE_NOT_SET")
+        call_command(
+            "provider",
+            "X",
+            "--kind",
+            "vllm",
+            "--models",
+            "m",
+            "--base-url",
+            "http://gpu:8000/v1",
+            "--api-key-env",
+            "NOPE_NOT_SET",
+        )
     with pytest.raises(CommandError, match="base_url"):
         call_command("provider", "X", "--kind", "vllm", "--models", "m")
 

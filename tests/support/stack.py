@@ -36,9 +36,16 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, mode: str = "embedded", *, postgres_url: str = "", redis_url: str = "",
-                 worker_concurrency: int = 64, tokens_per_second: float | None = 200,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "embedded",
+        *,
+        postgres_url: str = "",
+        redis_url: str = "",
+        worker_concurrency: int = 64,
+        tokens_per_second: float | None = 200,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.mode = mode
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -68,22 +75,76 @@ class Stack:
         if self.mode == "production":
             self._create_database()
             self._flush_redis()
-            self.env.update({"DATABASE_URL": self._database_url(), "REDIS_URL": self.redis_url,
-                             "PLAYGROUND_TASKS": "celery"})
+            self.env.update(
+                {
+                    "DATABASE_URL": self._database_url(),
+                    "REDIS_URL": self.redis_url,
+                    "PLAYGROUND_TASKS": "celery",
+                }
+            )
         self.manage("migrate", "--noinput", "-v0")
         self.manage("collectstatic", "--noinput", "-v0")
-        speed = [] if self.tokens_per_second is None else \
-            ["--tokens-per-second", str(self.tokens_per_second)]
-        self.manage("provider", "Simulator", "--kind", "simulator", "--models",
-                    "MiniMax-M1-40k,MiniMax-M1-80k", "--thinking-format", "reasoning_content",
-                    "--prefill", "--default", *speed)
+        speed = (
+            []
+            if self.tokens_per_second is None
+            else ["--tokens-per-second", str(self.tokens_per_second)]
+        )
+        self.manage(
+            "provider",
+            "Simulator",
+            "--kind",
+            "simulator",
+            "--models",
+            "MiniMax-M1-40k,MiniMax-M1-80k",
+            "--thinking-format",
+            "reasoning_content",
+            "--prefill",
+            "--default",
+            *speed,
+        )
         if self.mode == "production":
-            self._spawn("worker", [PYTHON, "-m", "celery", "-A", "playground", "worker",
-                                   "--pool", "threads", "--concurrency",
-                                   str(self.worker_concurrency), "--without-gossip",
-                                   "--without-mingle", "--without-heartbeat", "-l", "warning"])
-        self._spawn("web", [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                            "playground.asgi:application"])
+            self._spawn(
+                "worker",
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "playground",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    str(self.worker_concurrency),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "warning",
+                ],
+            )
+        if self.mode == "production":
+            # As the README deploys it: uvicorn (uvloop, httptools) serving the ASGI app.
+            self._spawn(
+                "web",
+                [
+                    PYTHON,
+                    "-m",
+                    "uvicorn",
+                    "playground.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--no-access-log",
+                    "--ws-max-size",
+                    "4096",
+                ],
+            )
+        else:  # what ./dev serve runs
+            self._spawn(
+                "web", [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+            )
         self._wait_ready()
         if self.mode == "production":
             self._wait_worker()
@@ -109,8 +170,15 @@ class Stack:
         self.stop()
 
     def manage(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env,
-                                capture_output=True, text=True, input=stdin, timeout=120)
+        result = subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            input=stdin,
+            timeout=120,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
         return result.stdout
@@ -121,8 +189,9 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-        self.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                               stderr=subprocess.STDOUT))
+        self.processes.append(
+            subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        )
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -133,8 +202,9 @@ class Stack:
             if any(p.poll() is not None for p in self.processes):
                 break
             time.sleep(0.2)
-        raise RuntimeError(f"the app did not start:\n{self.log('web')[-3000:]}\n"
-                           f"{self.log('worker')[-3000:]}")
+        raise RuntimeError(
+            f"the app did not start:\n{self.log('web')[-3000:]}\n{self.log('worker')[-3000:]}"
+        )
 
     def _wait_worker(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -145,9 +215,14 @@ class Stack:
         raise RuntimeError(f"the Celery worker did not start:\n{self.log('worker')[-3000:]}")
 
     def _worker_pings(self) -> bool:
-        result = subprocess.run([PYTHON, "-m", "celery", "-A", "playground", "inspect", "ping",
-                                 "--timeout", "1"], cwd=ROOT, env=self.env, capture_output=True,
-                                text=True, timeout=30)
+        result = subprocess.run(
+            [PYTHON, "-m", "celery", "-A", "playground", "inspect", "ping", "--timeout", "1"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         return "pong" in result.stdout
 
     # --- services ---------------------------------------------------------------------------
@@ -197,18 +272,24 @@ class User:
 
     def sign_up(self) -> User:
         self.http.get("/accounts/signup/")
-        response = self.http.post("/accounts/signup/", data={
-            "username": self.username, "password1": PASSWORD, "password2": PASSWORD,
-            "csrfmiddlewaretoken": self.http.cookies["csrftoken"],
-        })
+        response = self.http.post(
+            "/accounts/signup/",
+            data={
+                "username": self.username,
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+                "csrfmiddlewaretoken": self.http.cookies["csrftoken"],
+            },
+        )
         assert response.status_code == 302, response.text[-2000:]
         return self
 
     def _post(self, path: str, data: dict | None = None) -> httpx2.Response:
         if "csrftoken" not in self.http.cookies:
             self.http.get("/chat/new")
-        return self.http.post(path, data=data or {},
-                              headers={"X-CSRFToken": self.http.cookies["csrftoken"]})
+        return self.http.post(
+            path, data=data or {}, headers={"X-CSRFToken": self.http.cookies["csrftoken"]}
+        )
 
     def start_chat(self, text: str) -> str:
         response = self._post("/chat/start", {"text": text})
@@ -233,16 +314,19 @@ class User:
     def streaming_answer(self, session_id: str) -> int:
         rows = self.stack.query(
             "SELECT id FROM chats_message WHERE session_id = ? AND role = 'assistant' "
-            "ORDER BY id DESC LIMIT 1", session_id.replace("-", "")
-            if self.stack.mode == "embedded" else session_id)
+            "ORDER BY id DESC LIMIT 1",
+            session_id.replace("-", "") if self.stack.mode == "embedded" else session_id,
+        )
         return rows[0][0]
 
     def wait_finished(self, session_id: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         sid = session_id.replace("-", "") if self.stack.mode == "embedded" else session_id
         while time.monotonic() < deadline:
-            rows = self.stack.query("SELECT COUNT(*) FROM chats_message WHERE session_id = ? "
-                                    "AND status = 'streaming'", sid)
+            rows = self.stack.query(
+                "SELECT COUNT(*) FROM chats_message WHERE session_id = ? AND status = 'streaming'",
+                sid,
+            )
             if rows[0][0] == 0:
                 return
             time.sleep(0.1)
@@ -252,9 +336,12 @@ class User:
         from websockets.asyncio.client import connect
 
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
-        return connect(f"ws://127.0.0.1:{self.stack.port}/ws/chat/{session_id}/",
-                       origin=self.stack.base, additional_headers={"Cookie": cookie},
-                       max_size=2**24)
+        return connect(
+            f"ws://127.0.0.1:{self.stack.port}/ws/chat/{session_id}/",
+            origin=self.stack.base,
+            additional_headers={"Cookie": cookie},
+            max_size=2**24,
+        )
 
 
 async def next_frame(ws, timeout: float = 30) -> dict:
@@ -264,8 +351,14 @@ async def next_frame(ws, timeout: float = 30) -> dict:
 
 
 def message_row(stack: Stack, message_id: int) -> dict:
-    columns = ["status", "reasoning", "content", "error_kind", "reasoning_tokens",
-               "content_tokens", "usage_estimated"]
-    row = stack.query(f"SELECT {', '.join(columns)} FROM chats_message WHERE id = ?",
-                      message_id)[0]
+    columns = [
+        "status",
+        "reasoning",
+        "content",
+        "error_kind",
+        "reasoning_tokens",
+        "content_tokens",
+        "usage_estimated",
+    ]
+    row = stack.query(f"SELECT {', '.join(columns)} FROM chats_message WHERE id = ?", message_id)[0]
     return dict(zip(columns, row, strict=True))

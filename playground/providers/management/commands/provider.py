@@ -23,8 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--kind", choices=[k.value for k in ProviderKind], required=True)
         parser.add_argument("--base-url", default="")
         parser.add_argument("--models", required=True, help="comma-separated model ids")
-        parser.add_argument("--thinking-format", default=ThinkingFormat.AUTO.value,
-                            choices=[f.value for f in ThinkingFormat])
+        parser.add_argument(
+            "--thinking-format",
+            default=ThinkingFormat.AUTO.value,
+            choices=[f.value for f in ThinkingFormat],
+        )
         parser.add_argument("--prefill", action="store_true", help="supports assistant prefill")
         parser.add_argument("--default", action="store_true", help="make it the default")
         parser.add_argument("--disabled", action="store_true")
@@ -58,7 +61,9 @@ class Command(BaseCommand):
         }
         form = ProviderForm(data, instance=instance)
         if not form.is_valid():
-            problems = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+            problems = "; ".join(
+                f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()
+            )
             raise CommandError(problems)
         provider = form.save()
         verb = "Updated" if instance else "Created"
