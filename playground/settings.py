@@ -113,10 +113,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # The pub/sub layer: a group_send is one PUBLISH and Redis pushes it to every web process
+    # subscribed. The list-based RedisChannelLayer drains a process's messages one BZPOPMIN
+    # round trip at a time, which fell seconds behind at 200 streams (bench/RESULTS.md).
+    # Delivery is at most once either way; viewers repair gaps with a resync.
+    # Each shard publishes through one connection behind a lock; listing the same server
+    # several times gives that many connections, and every process hashes a group to the
+    # same shard, so one worker's streams publish in parallel.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL}] * env.int("PLAYGROUND_CHANNEL_SHARDS", default=8)
+            },
         }
     }
     CACHES = {

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import weakref
-from contextlib import aclosing, suppress
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,7 +36,6 @@ from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 
 from . import cancellation, events
 from .models import Message
-from .streambuffer import frame_buffer
 
 logger = logging.getLogger(__name__)
 
@@ -118,69 +117,126 @@ def client_for(config: ProviderConfig) -> openai.AsyncOpenAI:
     return client
 
 
+class StreamHub:
+    """The generations running on one event loop: one tick flushes every stream's pending text
+    as a frame, and about once a second one database call saves every stream's partial text.
+    Per-stream timers and per-stream saves cost a loop wake-up and a thread hop each, which
+    starved the loop at 200 streams (bench/RESULTS.md)."""
+
+    def __init__(self) -> None:
+        self.generations: set[Generation] = set()
+        self.interval = settings.PLAYGROUND["FRAME_INTERVAL_SECONDS"]
+        self.save_interval = settings.PLAYGROUND["SAVE_INTERVAL_SECONDS"]
+        self._task: asyncio.Task | None = None
+        self._saving: asyncio.Task | None = None
+
+    def add(self, generation: Generation) -> None:
+        self.generations.add(generation)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def discard(self, generation: Generation) -> None:
+        self.generations.discard(generation)
+
+    async def _run(self) -> None:
+        last_save = time.monotonic()
+        while self.generations:
+            await asyncio.sleep(self.interval)
+            for generation in list(self.generations):
+                generation.flush()
+            saving = self._saving is not None and not self._saving.done()
+            if not saving and time.monotonic() - last_save >= self.save_interval:
+                last_save = time.monotonic()
+                # Beside the tick, never in front of it: frames do not wait for the database.
+                self._saving = asyncio.create_task(self._save(list(self.generations)))
+
+    async def _save(self, generations: list[Generation]) -> None:
+        rows = [g.partial_row() for g in generations]
+        try:
+            await sync_to_async(save_partial_rows)(rows)
+        except Exception:
+            logger.warning("saving partial text failed", exc_info=True)
+
+
+def save_partial_rows(rows: list[Message]) -> None:
+    now = timezone.now()
+    changed = [row for row in rows if row.stream_seq]
+    for row in changed:
+        row.heartbeat_at = now
+    Message.objects.bulk_update(
+        changed,
+        [
+            "reasoning",
+            "content",
+            "stream_seq",
+            "first_token_at",
+            "thinking_ended_at",
+            "heartbeat_at",
+        ],
+    )
+    unchanged = [row.pk for row in rows if not row.stream_seq]
+    Message.objects.filter(pk__in=unchanged).update(heartbeat_at=now)
+
+
+_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def hub() -> StreamHub:
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = StreamHub()
+    return found
+
+
 class Generation:
     def __init__(self, message: Message, request: dict) -> None:
         self.message = message
         self.session_id = message.session_id
         self.state = StreamState()
         self.coalescer = Coalescer(interval=settings.PLAYGROUND["FRAME_INTERVAL_SECONDS"])
-        self.save_interval = settings.PLAYGROUND["SAVE_INTERVAL_SECONDS"]
         self.normalizer: StreamNormalizer | None = None
         self.outcome = StreamOutcome()
         self.request = request
-        self._stopping = asyncio.Event()
-        # Set to flush before the next tick: the first token, and the first answer token,
-        # should not wait up to a frame interval.
-        self._flush_now = asyncio.Event()
-        self._last_save = time.monotonic()
         self._saved_seq = 0
 
     # --- frames and partial saves ------------------------------------------------------------
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
+        """Hand the pending text to the publisher as the next numbered frame (no waiting)."""
         batch = self.coalescer.take()
         if batch is None:
             return
-        await frame_buffer().append(self.message.pk, batch.seq, batch.reasoning, batch.content)
-        await events.publish(
-            self.session_id,
-            {
-                "type": "delta",
-                "message_id": self.message.pk,
-                "seq": batch.seq,
-                "reasoning": batch.reasoning,
-                "content": batch.content,
-                "reasoning_tokens": self.state.reasoning_chunks,
-                "content_tokens": self.state.content_chunks,
-                "first_token_at": _iso(self.state.first_token_at),
-                "thinking_ended_at": _iso(self.state.thinking_ended_at),
-            },
+        state = self.state
+        frame = {
+            "type": "delta",
+            "message_id": self.message.pk,
+            "seq": batch.seq,
+            "reasoning": batch.reasoning,
+            "content": batch.content,
+            "reasoning_tokens": state.reasoning_chunks,
+            "content_tokens": state.content_chunks,
+            "first_token_at": _iso(state.first_token_at),
+            "thinking_ended_at": _iso(state.thinking_ended_at),
+        }
+        events.stream_frame(
+            self.session_id, self.message.pk, frame, (batch.seq, batch.reasoning, batch.content)
         )
 
-    async def save_partial(self) -> None:
-        self._last_save = time.monotonic()
-        if self.coalescer.seq == self._saved_seq:
-            await Message.objects.filter(pk=self.message.pk).aupdate(heartbeat_at=timezone.now())
-            return
-        self._saved_seq = self.coalescer.seq
-        await Message.objects.filter(pk=self.message.pk).aupdate(
+    def partial_row(self) -> Message:
+        """What to save now: the text so far, or (stream_seq 0) only a heartbeat."""
+        seq = self.coalescer.seq
+        if seq == self._saved_seq:
+            return Message(pk=self.message.pk, stream_seq=0)
+        self._saved_seq = seq
+        return Message(
+            pk=self.message.pk,
             reasoning=self.state.reasoning_text,
             content=self.state.content_text,
-            stream_seq=self._saved_seq,
+            stream_seq=seq,
             first_token_at=self.state.first_token_at,
             thinking_ended_at=self.state.thinking_ended_at,
-            heartbeat_at=timezone.now(),
         )
-
-    async def _tick(self) -> None:
-        """Flush pending text every frame interval and save it every second, until told."""
-        while not self._stopping.is_set():
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), self.coalescer.interval)
-            self._flush_now.clear()
-            await self.flush()
-            if time.monotonic() - self._last_save >= self.save_interval:
-                await self.save_partial()
 
     # --- the stream --------------------------------------------------------------------------
 
@@ -201,11 +257,12 @@ class Generation:
                 state.add(split.reasoning, split.content)
                 self.coalescer.add(split.reasoning, split.content)
                 if first:
-                    self._flush_now.set()
+                    self.flush()
 
     async def run(self) -> None:
         cancel_event = cancellation.register(self.message.pk)
-        ticker = asyncio.create_task(self._tick())
+        streams = hub()
+        streams.add(self)
         pump = asyncio.create_task(self._pump())
         cancel_wait = asyncio.create_task(cancel_event.wait())
         status, error = Message.Status.COMPLETE, None
@@ -220,18 +277,15 @@ class Generation:
         finally:
             cancel_wait.cancel()
             cancellation.unregister(self.message.pk)
-            self._stopping.set()
-            self._flush_now.set()
-            await asyncio.gather(ticker, return_exceptions=True)
-        await self.flush()
+            streams.discard(self)
+        self.flush()
         await self.finish(status, error)
 
     async def finish(self, status: str, error: BaseException | None) -> None:
         seq = self.coalescer.seq + 1
         await sync_to_async(self._save_final)(status, error, seq)
-        await frame_buffer().drop(self.message.pk)
         frame = await sync_to_async(final_frame)(self.message.pk, seq)
-        await events.publish(self.session_id, frame)
+        await events.end_stream(self.session_id, self.message.pk, frame)
 
     def _save_final(self, status: str, error: BaseException | None, seq: int) -> None:
         from .rendering import render_markdown

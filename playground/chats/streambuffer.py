@@ -1,9 +1,10 @@
-"""The frames of each streaming message, kept until its final frame, for snapshots.
+"""The frames of each streaming answer, kept until its final frame, for snapshots.
 
 A viewer who connects (or reconnects, or sees a gap) mid-stream gets every frame so far, so the
 text it shows is exact up to a known sequence number; the live frames after it follow through
 the channel layer. Redis holds the frames when the app runs on several processes; in the
-embedded mode (one process) a dict does.
+embedded mode (one process) a dict does. Writes go through ``events`` (in the same Redis
+pipeline as the frame's publication); this module reads them and names the keys.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import dataclass
-from typing import Protocol
 
 import orjson
 from django.conf import settings
@@ -26,12 +26,6 @@ class Frames:
     content: str
 
 
-class FrameBuffer(Protocol):
-    async def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None: ...
-    async def read(self, message_id: int) -> Frames | None: ...
-    async def drop(self, message_id: int) -> None: ...
-
-
 def _join(rows: list[tuple[int, str, str]]) -> Frames | None:
     if not rows:
         return None
@@ -43,14 +37,14 @@ class MemoryFrameBuffer:
     def __init__(self) -> None:
         self._frames: dict[int, list[tuple[int, str, str]]] = {}
 
-    async def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None:
+    def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None:
         self._frames.setdefault(message_id, []).append((seq, reasoning, content))
+
+    def drop(self, message_id: int) -> None:
+        self._frames.pop(message_id, None)
 
     async def read(self, message_id: int) -> Frames | None:
         return _join(list(self._frames.get(message_id, ())))
-
-    async def drop(self, message_id: int) -> None:
-        self._frames.pop(message_id, None)
 
 
 class RedisFrameBuffer:
@@ -59,41 +53,37 @@ class RedisFrameBuffer:
         # redis.asyncio connections belong to the event loop that made them.
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def _client(self):
+    def client(self):
         import redis.asyncio as redis
 
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = redis.Redis.from_url(self._url)
+            # A blocking pool waits for a free connection instead of failing under load.
+            pool = redis.BlockingConnectionPool.from_url(self._url, max_connections=32, timeout=10)
+            client = self._clients[loop] = redis.Redis(connection_pool=pool)
         return client
 
     @staticmethod
-    def _key(message_id: int) -> str:
+    def key(message_id: int) -> str:
         return f"m1pg:frames:{message_id}"
 
-    async def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None:
-        key = self._key(message_id)
-        async with self._client().pipeline(transaction=False) as pipe:
-            pipe.rpush(key, orjson.dumps([seq, reasoning, content]))
-            pipe.expire(key, FRAME_TTL_SECONDS)
-            await pipe.execute()
+    @staticmethod
+    def encode(seq: int, reasoning: str, content: str) -> bytes:
+        return orjson.dumps([seq, reasoning, content])
 
     async def read(self, message_id: int) -> Frames | None:
-        raw = await self._client().lrange(self._key(message_id), 0, -1)
+        raw = await self.client().lrange(self.key(message_id), 0, -1)
         return _join([tuple(orjson.loads(item)) for item in raw])
 
-    async def drop(self, message_id: int) -> None:
-        await self._client().delete(self._key(message_id))
+
+_buffer: MemoryFrameBuffer | RedisFrameBuffer | None = None
 
 
-_buffer: FrameBuffer | None = None
-
-
-def frame_buffer() -> FrameBuffer:
+def frame_buffer() -> MemoryFrameBuffer | RedisFrameBuffer:
     global _buffer
     if _buffer is None:
         _buffer = (
-            RedisFrameBuffer(settings.REDIS_URL) if settings.REDIS_URL else MemoryFrameBuffer()
+            RedisFrameBuffer(settings.REDIS_URL) if settings.REDIS_URL else (MemoryFrameBuffer())
         )
     return _buffer
