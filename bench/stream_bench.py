@@ -158,10 +158,16 @@ async def direct_figures(
 
 
 async def app_stream(
-    user: User, session_id: str, text: str, http: httpx2.AsyncClient, on_text=None
+    user: User,
+    session_id: str,
+    text: str,
+    http: httpx2.AsyncClient,
+    on_text=None,
+    delay: float = 0.0,
 ) -> dict:
     """Send over HTTP, read the websocket until the final frame, as the browser does: apply
     deltas in order, and on a gap ask for a snapshot (resync) and go on from it."""
+    await asyncio.sleep(delay)
     async with user.websocket(session_id) as ws:
         ready = orjson.loads(await ws.recv())
         assert ready["type"] == "ready", ready
@@ -203,6 +209,8 @@ async def app_stream(
                 return {
                     "ttft": first - start,
                     "seconds": end - first,
+                    "started": start,
+                    "ended": end,
                     "frames": frames,
                     "gaps": gaps,
                     "status": frame["status"],
@@ -246,49 +254,68 @@ async def app_ttft_and_throughput(stack: Stack, tps: float) -> dict:
     }
 
 
-async def app_concurrent(stack: Stack, streams: int, tps: float, think: int, answer: int) -> dict:
+async def app_concurrent(
+    stack: Stack, streams: int, tps: float, think: int, answer: int, ramp: float
+) -> dict:
+    """``streams`` viewers, starting evenly over ``ramp`` seconds (people do not all press
+    Send in the same millisecond), each streaming ``think + answer`` tokens."""
     user = User(stack, f"crowd{time.monotonic_ns()}").sign_up()
     sessions = [user.new_chat() for _ in range(streams)]
-    delays: list[float] = []
-    newest_delays: list[float] = []  # the newest token of each frame: no coalescing wait
+    # (delay, emitted) of each token, and the newest token of each frame (no coalescing wait).
+    tokens: list[tuple[float, float]] = []
+    newest: list[tuple[float, float]] = []
     seen: dict[int, list[int]] = {}
     consumed: dict[int, int] = {}
 
     def record(message_id: int, text: str, received: float) -> None:
         """Each token's delay, the first time the viewer has it (a delta or a snapshot)."""
-        offset = consumed.get(message_id, 0)
-        newest = None
-        for token in text[offset:].split():
+        last = None
+        for token in text[consumed.get(message_id, 0) :].split():
             index, emitted = token.split("@")
             seen.setdefault(message_id, []).append(int(index))
-            delays.append(received - float(emitted))
-            newest = received - float(emitted)
-        if newest is not None:
-            newest_delays.append(newest)
-        consumed[message_id] = len(text) - (len(text) - len(text.rstrip()))
+            last = (received - float(emitted), float(emitted))
+            tokens.append(last)
+        if last is not None:
+            newest.append(last)
+        consumed[message_id] = len(text)
 
     text = f"#bench:clock #think:{think} #answer:{answer} #tps:{tps}"
     started = time.perf_counter()
     async with async_http(user) as http:
-        results = await asyncio.gather(*(app_stream(user, s, text, http, record) for s in sessions))
+        results = await asyncio.gather(
+            *(
+                app_stream(user, s, text, http, record, delay=ramp * i / streams)
+                for i, s in enumerate(sessions)
+            )
+        )
     wall = time.perf_counter() - started
+    # The steady state: from the last stream's start to the first stream's end, every stream
+    # is running. Wall-clock bounds, to compare with the emission times in the tokens.
+    offset = time.time() - time.perf_counter()
+    all_on = max(r["started"] for r in results) + offset
+    first_off = min(r["ended"] for r in results) + offset
+    steady = [d for d, emitted in tokens if all_on <= emitted <= first_off]
+    steady_newest = [d for d, emitted in newest if all_on <= emitted <= first_off]
+    delays = [d for d, _ in tokens]
     expected = list(range(think + answer))
-    complete = sum(1 for r in results if r["status"] == "complete")
-    in_order = sum(1 for r in results if seen.get(r["message_id"]) == expected)
     saved_equal = 0
     for r in results:
         saved = stack.query("SELECT content FROM chats_message WHERE id = ?", r["message_id"])
         saved_equal += saved[0][0] == r["content"]
     return {
         "streams": streams,
+        "ramp_s": ramp,
+        "steady_s": max(0.0, first_off - all_on),
+        "steady_tokens": len(steady),
+        "steady_p50_ms": pct(steady, 50) * 1000,
+        "steady_p99_ms": pct(steady, 99) * 1000,
+        "steady_newest_p99_ms": pct(steady_newest, 99) * 1000,
         "delay_p50_ms": pct(delays, 50) * 1000,
         "delay_p99_ms": pct(delays, 99) * 1000,
         "delay_max_ms": max(delays) * 1000,
-        "newest_p50_ms": pct(newest_delays, 50) * 1000,
-        "newest_p99_ms": pct(newest_delays, 99) * 1000,
         "tokens": len(delays),
-        "complete": complete,
-        "in_order": in_order,
+        "complete": sum(1 for r in results if r["status"] == "complete"),
+        "in_order": sum(1 for r in results if seen.get(r["message_id"]) == expected),
         "saved_equal": saved_equal,
         "wall_s": wall,
         "frames": sum(r["frames"] for r in results),
@@ -320,11 +347,11 @@ def use_provider(stack: Stack, provider: Provider) -> None:
 def report(args, direct: dict, production: dict, embedded: dict | None) -> str:
     p, c = production["single"], production["concurrent"]
     lines = [
-        f"## Streaming ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        f"## Streaming: {args.streams} streams ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         "",
         f"Machine: {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, PostgreSQL + Redis on localhost, one Celery worker "
-        "(threads pool), one daphne process; the provider is the simulator in its own "
+        "(threads pool), one uvicorn process; the provider is the simulator in its own "
         "process, reached over HTTP. Command: `.venv/bin/python bench/stream_bench.py "
         f"--streams {args.streams} --tps {args.tps}`.",
         "",
@@ -335,12 +362,15 @@ def report(args, direct: dict, production: dict, embedded: dict | None) -> str:
         "adds ≤ 50 ms |",
         f"| one stream at full provider speed | {direct['throughput']:,.0f} tokens/s | "
         f"{p['throughput']:,.0f} tokens/s ({p['frames']} frames) | |",
-        f"| {args.streams} streams × {args.tps:g} tokens/s: delay of each token behind the "
-        f"provider, p50 / p99 | {direct['delay_p50_ms']:.1f} / {direct['delay_p99_ms']:.1f} ms | "
+        f"| {args.streams} streams x {args.tps:g} tokens/s, steady state (all {args.streams} "
+        f"streaming, {c['steady_s']:.0f} s, {c['steady_tokens']:,} tokens): delay of each token "
+        f"behind the provider, p50 / p99 | {direct['delay_p50_ms']:.1f} / "
+        f"{direct['delay_p99_ms']:.1f} ms | {c['steady_p50_ms']:.1f} / {c['steady_p99_ms']:.1f} ms"
+        f" (newest token of each frame, no coalescing wait: p99 {c['steady_newest_p99_ms']:.1f}"
+        " ms) | p99 < 250 ms |",
+        f"| the same over the whole run, starts ramped over {c['ramp_s']:g} s | | "
         f"{c['delay_p50_ms']:.1f} / {c['delay_p99_ms']:.1f} ms (max {c['delay_max_ms']:.0f} ms) "
-        "| p99 < 250 ms |",
-        f"| the same, newest token of each frame (no coalescing wait), p50 / p99 | | "
-        f"{c['newest_p50_ms']:.1f} / {c['newest_p99_ms']:.1f} ms | |",
+        "| |",
         f"| completeness | {direct['tokens']:,} tokens | {c['tokens']:,} tokens in "
         f"{c['frames']:,} frames; {c['complete']}/{c['streams']} complete, {c['in_order']}/"
         f"{c['streams']} with every token once and in order, {c['saved_equal']}/{c['streams']} "
@@ -365,14 +395,12 @@ def report(args, direct: dict, production: dict, embedded: dict | None) -> str:
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
-    marker = "## Streaming"
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    head, _, rest = existing.partition(marker)
-    tail = ""
-    if rest:
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1 :] if nxt >= 0 else ""
+def write_results(section: str, streams: int) -> None:
+    """Replace this stream count's section of RESULTS.md, keeping everything else."""
+    marker = f"## Streaming: {streams} streams"
+    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    head, found, rest = existing.partition(marker)
+    tail = rest[rest.find("\n## ") + 1 :] if found and "\n## " in rest else ""
     RESULTS.write_text(head.rstrip() + "\n\n" + section + ("\n" + tail if tail else ""))
 
 
@@ -380,8 +408,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--tps", type=float, default=41)
-    parser.add_argument("--think", type=int, default=100)
-    parser.add_argument("--answer", type=int, default=310)
+    parser.add_argument("--think", type=int, default=300)
+    parser.add_argument("--answer", type=int, default=900)
+    parser.add_argument("--ramp", type=float, default=10.0)
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -408,13 +437,13 @@ async def main() -> None:
             single = await app_ttft_and_throughput(stack, args.tps)
             print("production single:", single, flush=True)
             concurrent = await app_concurrent(
-                stack, args.streams, args.tps, args.think, args.answer
+                stack, args.streams, args.tps, args.think, args.answer, args.ramp
             )
             print("production concurrent:", concurrent, flush=True)
     section = report(args, direct, {"single": single, "concurrent": concurrent}, embedded)
     print(section)
     if not args.no_write:
-        write_results(section)
+        write_results(section, args.streams)
 
 
 if __name__ == "__main__":

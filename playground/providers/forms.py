@@ -60,6 +60,7 @@ def parse_model_ids(raw: str) -> list[str]:
 
 class ProviderForm(forms.ModelForm):
     api_key = forms.CharField(
+        label="API key",
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -93,6 +94,20 @@ class ProviderForm(forms.ModelForm):
             "simulator_tokens_per_second": "Simulator speed (tokens/s, 0 = as fast as possible)",
             "is_default": "Default provider for new chats",
         }
+
+    field_order = [
+        "name",
+        "kind",
+        "base_url",
+        "api_key",
+        "clear_api_key",
+        "model_ids_text",
+        "thinking_format",
+        "supports_prefill",
+        "simulator_tokens_per_second",
+        "is_default",
+        "enabled",
+    ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

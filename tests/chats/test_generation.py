@@ -140,3 +140,18 @@ def test_disabled_provider_refuses_sends_and_fails_queued_answers(owner, simulat
     asyncio.run(run_generation(queued.pk))
     queued.refresh_from_db()
     assert queued.status == "failed" and "disabled" in queued.error_message
+
+
+def test_unreachable_provider_is_explained(owner, simulator, settings):
+    from playground.providers.models import Provider
+
+    settings.PLAYGROUND = {**settings.PLAYGROUND, "PROVIDER_MAX_RETRIES": 0}
+    closed = Provider.objects.create(
+        name="Down", kind="vllm", base_url="http://127.0.0.1:9/v1", model_ids=["m1"]
+    )
+    session = new_session(owner, closed, model="m1")
+    _, answer = actions.start_reply(session, owner, "anyone there?")
+    answer = finished(answer)
+    assert answer.status == "failed" and answer.error_kind == "unreachable"
+    assert "could not be reached" in answer.error_message
+    assert not UsageRecord.objects.filter(message=answer).exists()

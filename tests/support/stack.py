@@ -139,6 +139,8 @@ class Stack:
                     "--no-access-log",
                     "--ws-max-size",
                     "4096",
+                    "--ws-per-message-deflate",
+                    "false",
                 ],
             )
         else:  # what ./dev serve runs
