@@ -16,8 +16,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is
+    open, which would break every asyncio test that runs after it."""
     services.need_chromium()
     from playwright.sync_api import sync_playwright
 
