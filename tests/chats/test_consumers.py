@@ -12,6 +12,7 @@ from playground.chats import actions, runner
 from playground.chats.models import Message
 from tests.chats.helpers import new_session
 from tests.conftest import client_for
+from tests.support.frames import assemble
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,25 +49,6 @@ async def read_until_final(communicator, message_id, frames=None) -> list[dict]:
             return frames
 
 
-def apply(
-    frames: list[dict], message_id: int, seq: int = 0, reasoning: str = "", content: str = ""
-):
-    """What the browser does: apply frames in order, by sequence number."""
-    for frame in frames:
-        if frame.get("message_id") != message_id:
-            continue
-        if frame["type"] == "snapshot":
-            seq, reasoning, content = frame["seq"], frame["reasoning"], frame["content"]
-        elif frame["type"] == "delta":
-            assert frame["seq"] == seq + 1, "frames arrive in order with no gap"
-            seq, reasoning, content = (
-                frame["seq"],
-                reasoning + frame["reasoning"],
-                content + frame["content"],
-            )
-    return seq, reasoning, content
-
-
 async def test_a_whole_reply_streams_in_order_and_ends_with_the_saved_text(
     owner, simulator, on_this_loop
 ):
@@ -84,7 +66,7 @@ async def test_a_whole_reply_streams_in_order_and_ends_with_the_saved_text(
     deltas = [f for f in frames if f["type"] == "delta"]
     assert len(deltas) >= 3, "coalesced into several frames, not one"
     assert len(deltas) < 200, "coalesced, not one frame per token"
-    seq, reasoning, content = apply(frames, answer.pk)
+    seq, reasoning, content = assemble(frames, answer.pk)
     final = frames[-1]
     saved = await Message.objects.aget(pk=answer.pk)
     assert final["status"] == "complete" and final["seq"] == seq + 1
@@ -106,7 +88,7 @@ async def test_reconnecting_mid_stream_resumes_from_a_snapshot(owner, simulator,
     while len([f for f in seen if f["type"] == "delta"]) < 3:
         seen.append(await receive(first))
     await first.disconnect()
-    seq_before, reasoning_before, _ = apply(seen, answer.pk)
+    seq_before, reasoning_before, _ = assemble(seen, answer.pk)
 
     second = await connect(owner, session.pk)
     await second.connect()
@@ -116,7 +98,7 @@ async def test_reconnecting_mid_stream_resumes_from_a_snapshot(owner, simulator,
     assert snapshot["reasoning"].startswith(reasoning_before)
     assert (await receive(second)) == {"type": "ready", "streaming_ids": [answer.pk]}
     frames = await read_until_final(second, answer.pk, [snapshot])
-    _, reasoning, content = apply(frames, answer.pk)
+    _, reasoning, content = assemble(frames, answer.pk)
     saved = await Message.objects.aget(pk=answer.pk)
     assert reasoning.strip() == saved.reasoning and content == saved.content
     await second.disconnect()
@@ -139,9 +121,7 @@ async def test_a_gap_is_repaired_by_resync(owner, simulator, on_this_loop):
     frames = await read_until_final(communicator, answer.pk)
     snapshot = next(f for f in frames if f["type"] == "snapshot")
     after = frames[frames.index(snapshot) :]
-    _, reasoning, content = apply(
-        [f for f in after if f["type"] != "delta" or f["seq"] > snapshot["seq"]], answer.pk
-    )
+    _, reasoning, content = assemble(after, answer.pk)
     saved = await Message.objects.aget(pk=answer.pk)
     assert reasoning.strip() == saved.reasoning and content == saved.content
     await communicator.disconnect()

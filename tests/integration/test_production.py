@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import services
+from tests.support.frames import assemble
 from tests.support.stack import Stack, User, message_row, next_frame
 
 pytestmark = pytest.mark.services
@@ -27,22 +28,6 @@ def stack():
 @pytest.fixture(scope="module")
 def ann(stack):
     return User(stack, "ann").sign_up()
-
-
-def assemble(frames: list[dict], message_id: int, seq=0, reasoning="", content=""):
-    for frame in frames:
-        if frame.get("message_id") != message_id:
-            continue
-        if frame["type"] == "snapshot":
-            seq, reasoning, content = frame["seq"], frame["reasoning"], frame["content"]
-        elif frame["type"] == "delta" and frame["seq"] > seq:
-            assert frame["seq"] == seq + 1, f"gap: {seq} -> {frame['seq']}"
-            seq, reasoning, content = (
-                frame["seq"],
-                reasoning + frame["reasoning"],
-                content + frame["content"],
-            )
-    return seq, reasoning, content
 
 
 async def read_until_final(ws, message_id: int, frames: list[dict] | None = None) -> list[dict]:
