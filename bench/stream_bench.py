@@ -40,7 +40,6 @@ from playground.llm.client import (  # noqa: E402
     stream_chat,
 )
 from playground.llm.normalize import ThinkingFormat  # noqa: E402
-from tests.support import services  # noqa: E402
 from tests.support.stack import Stack, User, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -424,15 +423,7 @@ async def main() -> None:
                 use_provider(stack, provider)
                 embedded = await app_ttft_and_throughput(stack, args.tps)
             print("embedded:", embedded, flush=True)
-        services.need_postgres()
-        services.need_redis()
-        with Stack(
-            "production",
-            postgres_url=services.postgres_url(),
-            redis_url=services.redis_url(),
-            tokens_per_second=0,
-            worker_concurrency=args.streams + 20,
-        ) as stack:
+        with Stack.production(tokens_per_second=0, worker_concurrency=args.streams + 20) as stack:
             use_provider(stack, provider)
             single = await app_ttft_and_throughput(stack, args.tps)
             print("production single:", single, flush=True)

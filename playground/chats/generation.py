@@ -194,7 +194,7 @@ class Generation:
         self.message = message
         self.session_id = message.session_id
         self.state = StreamState()
-        self.coalescer = Coalescer(interval=settings.PLAYGROUND["FRAME_INTERVAL_SECONDS"])
+        self.coalescer = Coalescer()
         self.normalizer: StreamNormalizer | None = None
         self.outcome = StreamOutcome()
         self.request = request

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import services
 from tests.support.frames import assemble
 from tests.support.stack import Stack, User, message_row, next_frame
 
@@ -14,14 +13,7 @@ pytestmark = pytest.mark.services
 
 @pytest.fixture(scope="module")
 def stack():
-    services.need_postgres()
-    services.need_redis()
-    with Stack(
-        "production",
-        postgres_url=services.postgres_url(),
-        redis_url=services.redis_url(),
-        tokens_per_second=200,
-    ) as running:
+    with Stack.production(tokens_per_second=200) as running:
         yield running
 
 

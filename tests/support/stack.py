@@ -165,6 +165,20 @@ class Stack:
             self._drop_database()
             self._flush_redis()
 
+    @classmethod
+    def production(cls, **options: Any) -> Stack:
+        """Production mode on this machine's PostgreSQL and Redis (skips or fails without)."""
+        from . import services
+
+        services.need_postgres()
+        services.need_redis()
+        return cls(
+            "production",
+            postgres_url=services.postgres_url(),
+            redis_url=services.redis_url(),
+            **options,
+        )
+
     def __enter__(self) -> Stack:
         return self.start()
 
