@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from .streambuffer import FRAME_TTL_SECONDS, MemoryFrameBuffer, RedisFrameBuffer, frame_buffer
+from .looplocal import LoopLocal
+from .streambuffer import FRAME_TTL_SECONDS, RedisFrameBuffer, frame_buffer
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +90,12 @@ async def _deliver(batch: list[_Op]) -> None:
         await _deliver_redis(batch, layer, buffer)
         return
     for op in batch:  # in-memory layer and buffer (embedded mode), or another layer
-        if op.buffered is not None and isinstance(buffer, MemoryFrameBuffer):
-            buffer.append(op.message_id, *op.buffered)
+        if op.buffered is not None:
+            await buffer.append(op.message_id, *op.buffered)
         if op.frame is not None:
             await layer.group_send(op.group, _envelope(op.frame))
-        if op.drop and isinstance(buffer, MemoryFrameBuffer):
-            buffer.drop(op.message_id)
+        if op.drop:
+            await buffer.drop(op.message_id)
 
 
 async def _deliver_redis(batch: list[_Op], layer, buffer: RedisFrameBuffer) -> None:
@@ -117,26 +117,20 @@ async def _deliver_redis(batch: list[_Op], layer, buffer: RedisFrameBuffer) -> N
         await pipe.execute()
 
 
-_publishers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _publisher() -> _StreamPublisher:
-    loop = asyncio.get_running_loop()
-    publisher = _publishers.get(loop)
-    if publisher is None:
-        publisher = _publishers[loop] = _StreamPublisher()
-    return publisher
+_publishers: LoopLocal[_StreamPublisher] = LoopLocal(_StreamPublisher)
 
 
 def stream_frame(
     session_id, message_id: int, frame: dict[str, Any], buffered: tuple[int, str, str]
 ) -> None:
     """Queue a numbered delta of a streaming answer; it is kept for snapshots, then sent."""
-    _publisher().submit(_Op(group_for_session(session_id), message_id, frame, buffered))
+    _publishers.get().submit(_Op(group_for_session(session_id), message_id, frame, buffered))
 
 
 async def end_stream(session_id, message_id: int, final: dict[str, Any]) -> None:
     """Send the final frame after every queued delta, forget the kept frames, and wait."""
     done = asyncio.get_running_loop().create_future()
-    _publisher().submit(_Op(group_for_session(session_id), message_id, final, drop=True, done=done))
+    _publishers.get().submit(
+        _Op(group_for_session(session_id), message_id, final, drop=True, done=done)
+    )
     await done

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +34,7 @@ from playground.llm.normalize import StreamNormalizer
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 
 from . import cancellation, events
+from .looplocal import LoopLocal
 from .models import Message
 
 logger = logging.getLogger(__name__)
@@ -104,13 +104,13 @@ def build_request(message: Message) -> dict:
     return request
 
 
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_clients: LoopLocal[dict[ProviderConfig, openai.AsyncOpenAI]] = LoopLocal(dict)
 
 
 def client_for(config: ProviderConfig) -> openai.AsyncOpenAI:
     """One SDK client per provider configuration and event loop: connections are reused, and
     no SSL context is built per generation. A changed provider is a new configuration."""
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    per_loop = _clients.get()
     client = per_loop.get(config)
     if client is None:
         client = per_loop[config] = build_client(config)
@@ -151,42 +151,31 @@ class StreamHub:
                 self._saving = asyncio.create_task(self._save(list(self.generations)))
 
     async def _save(self, generations: list[Generation]) -> None:
-        rows = [g.partial_row() for g in generations]
+        ids = [g.message.pk for g in generations]
+        rows = [row for g in generations if (row := g.partial_row()) is not None]
         try:
-            await sync_to_async(save_partial_rows)(rows)
+            await sync_to_async(save_partial_rows)(rows, ids)
         except Exception:
             logger.warning("saving partial text failed", exc_info=True)
 
 
-def save_partial_rows(rows: list[Message]) -> None:
+def save_partial_rows(rows: list[Message], streaming_ids: list[int]) -> None:
+    """The new partial text of some streams, and a heartbeat for all of them."""
     now = timezone.now()
-    changed = [row for row in rows if row.stream_seq]
-    for row in changed:
-        row.heartbeat_at = now
     Message.objects.bulk_update(
-        changed,
+        rows,
         [
             "reasoning",
             "content",
             "stream_seq",
             "first_token_at",
             "thinking_ended_at",
-            "heartbeat_at",
         ],
     )
-    unchanged = [row.pk for row in rows if not row.stream_seq]
-    Message.objects.filter(pk__in=unchanged).update(heartbeat_at=now)
+    Message.objects.filter(pk__in=streaming_ids).update(heartbeat_at=now)
 
 
-_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def hub() -> StreamHub:
-    loop = asyncio.get_running_loop()
-    found = _hubs.get(loop)
-    if found is None:
-        found = _hubs[loop] = StreamHub()
-    return found
+hubs: LoopLocal[StreamHub] = LoopLocal(StreamHub)
 
 
 class Generation:
@@ -223,11 +212,11 @@ class Generation:
             self.session_id, self.message.pk, frame, (batch.seq, batch.reasoning, batch.content)
         )
 
-    def partial_row(self) -> Message:
-        """What to save now: the text so far, or (stream_seq 0) only a heartbeat."""
+    def partial_row(self) -> Message | None:
+        """The text so far to save, or None when nothing arrived since the last save."""
         seq = self.coalescer.seq
         if seq == self._saved_seq:
-            return Message(pk=self.message.pk, stream_seq=0)
+            return None
         self._saved_seq = seq
         return Message(
             pk=self.message.pk,
@@ -261,7 +250,7 @@ class Generation:
 
     async def run(self) -> None:
         cancel_event = cancellation.register(self.message.pk)
-        streams = hub()
+        streams = hubs.get()
         streams.add(self)
         pump = asyncio.create_task(self._pump())
         cancel_wait = asyncio.create_task(cancel_event.wait())

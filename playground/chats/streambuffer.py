@@ -9,12 +9,12 @@ pipeline as the frame's publication); this module reads them and names the keys.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
+
+from .looplocal import LoopLocal
 
 FRAME_TTL_SECONDS = 6 * 3600
 
@@ -37,10 +37,10 @@ class MemoryFrameBuffer:
     def __init__(self) -> None:
         self._frames: dict[int, list[tuple[int, str, str]]] = {}
 
-    def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None:
+    async def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None:
         self._frames.setdefault(message_id, []).append((seq, reasoning, content))
 
-    def drop(self, message_id: int) -> None:
+    async def drop(self, message_id: int) -> None:
         self._frames.pop(message_id, None)
 
     async def read(self, message_id: int) -> Frames | None:
@@ -49,20 +49,19 @@ class MemoryFrameBuffer:
 
 class RedisFrameBuffer:
     def __init__(self, url: str) -> None:
-        self._url = url
         # redis.asyncio connections belong to the event loop that made them.
-        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._clients = LoopLocal(lambda: self._connect(url))
 
-    def client(self):
+    @staticmethod
+    def _connect(url: str):
         import redis.asyncio as redis
 
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            # A blocking pool waits for a free connection instead of failing under load.
-            pool = redis.BlockingConnectionPool.from_url(self._url, max_connections=32, timeout=10)
-            client = self._clients[loop] = redis.Redis(connection_pool=pool)
-        return client
+        # A blocking pool waits for a free connection instead of failing under load.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=10)
+        return redis.Redis(connection_pool=pool)
+
+    def client(self):
+        return self._clients.get()
 
     @staticmethod
     def key(message_id: int) -> str:
@@ -71,6 +70,16 @@ class RedisFrameBuffer:
     @staticmethod
     def encode(seq: int, reasoning: str, content: str) -> bytes:
         return orjson.dumps([seq, reasoning, content])
+
+    async def append(self, message_id: int, seq: int, reasoning: str, content: str) -> None:
+        key = self.key(message_id)
+        async with self.client().pipeline(transaction=False) as pipe:
+            pipe.rpush(key, self.encode(seq, reasoning, content))
+            pipe.expire(key, FRAME_TTL_SECONDS)
+            await pipe.execute()
+
+    async def drop(self, message_id: int) -> None:
+        await self.client().delete(self.key(message_id))
 
     async def read(self, message_id: int) -> Frames | None:
         raw = await self.client().lrange(self.key(message_id), 0, -1)
