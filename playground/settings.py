@@ -119,10 +119,11 @@ if REDIS_URL:
     # Delivery is at most once either way; viewers repair gaps with a resync.
     # Each shard publishes through one connection behind a lock; listing the same server
     # several times gives that many connections, and every process hashes a group to the
-    # same shard, so one worker's streams publish in parallel.
+    # same shard, so one worker's streams publish in parallel. The subclass wakes a shard's
+    # reader on subscribe instead of after a 100 ms poll (playground/chats/channel_layer.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "playground.chats.channel_layer.WakefulPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL}] * env.int("PLAYGROUND_CHANNEL_SHARDS", default=8)
             },
