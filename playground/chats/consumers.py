@@ -70,6 +70,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
         else:
             await self._error("Unknown frame type.")
 
+    async def dispatch(self, message: dict) -> None:
+        # channels closes stale database connections before every handler, through a thread
+        # hop; for published frames, which touch no database, that hop was most of this
+        # process's work at 200 streams (bench/RESULTS.md).
+        if message.get("type") == "frame":
+            await self.frame(message)
+            return
+        await super().dispatch(message)
+
     async def frame(self, event: dict) -> None:
         """A frame published to the session's group."""
         await self._send(event["frame"])

@@ -3,19 +3,25 @@
 Frames go to the session's group; the consumer forwards them as they are. The database is the
 source of truth: a lost frame is repaired by the browser's resync, never by retrying here.
 
-Streamed frames go through one publisher per event loop. Generations hand it their frames
-without waiting; it sends everything pending together: with Redis, one pipeline carries each
-frame's append to the frame buffer and its PUBLISH, so a worker holding 200 streams makes about
-one round trip per frame interval instead of two per frame (bench/RESULTS.md).
+Generations hand their streamed frames to a publisher without waiting; it sends everything
+pending together. With Redis (production) that is one thread per process, and one pipeline
+carries each frame's append to the frame buffer and its PUBLISH, so a worker holding 200
+streams makes about one round trip per batch instead of two per frame (bench/RESULTS.md).
+In the embedded mode it is a task on the generation's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
@@ -56,10 +62,18 @@ class _Op:
     frame: dict[str, Any] | None = None
     buffered: tuple[int, str, str] | None = None  # (seq, reasoning, content) to keep
     drop: bool = False  # the stream ended: forget its frames
-    done: asyncio.Future | None = None
+    done: Future | None = None  # resolved once the op was sent (or failed)
 
 
-class _StreamPublisher:
+def _resolve(batch: list[_Op]) -> None:
+    for op in batch:
+        if op.done is not None and not op.done.done():
+            op.done.set_result(None)
+
+
+class _LoopPublisher:
+    """The embedded mode (in-memory layer) or another layer: sends on the generation's loop."""
+
     def __init__(self) -> None:
         self._pending: list[_Op] = []
         self._wake = asyncio.Event()
@@ -78,18 +92,13 @@ class _StreamPublisher:
                 await _deliver(batch)
             except Exception:
                 logger.warning("publishing %d frames failed", len(batch), exc_info=True)
-            for op in batch:
-                if op.done is not None and not op.done.done():
-                    op.done.set_result(None)
+            _resolve(batch)
 
 
 async def _deliver(batch: list[_Op]) -> None:
     layer = get_channel_layer()
     buffer = frame_buffer()
-    if isinstance(buffer, RedisFrameBuffer) and isinstance(layer, RedisPubSubChannelLayer):
-        await _deliver_redis(batch, layer, buffer)
-        return
-    for op in batch:  # in-memory layer and buffer (embedded mode), or another layer
+    for op in batch:
         if op.buffered is not None:
             await buffer.append(op.message_id, *op.buffered)
         if op.frame is not None:
@@ -98,39 +107,91 @@ async def _deliver(batch: list[_Op]) -> None:
             await buffer.drop(op.message_id)
 
 
-async def _deliver_redis(batch: list[_Op], layer, buffer: RedisFrameBuffer) -> None:
-    """Everything pending in one pipeline, in order: a frame is kept before it is announced,
-    so a snapshot taken after a viewer saw frame N contains frame N."""
-    async with buffer.client().pipeline(transaction=False) as pipe:
-        for op in batch:
-            key = buffer.key(op.message_id)
-            if op.buffered is not None:
-                pipe.rpush(key, buffer.encode(*op.buffered))
-                pipe.expire(key, FRAME_TTL_SECONDS)
-            if op.frame is not None:
-                # channels-redis's pub/sub layer: a group is a Redis channel of this name,
-                # carrying messages in the layer's own serialization.
-                channel = layer._get_group_channel_name(op.group)
-                pipe.publish(channel, layer.serialize(_envelope(op.frame)))
-            if op.drop:
-                pipe.delete(key)
-        await pipe.execute()
+class _RedisPublisher:
+    """Production: one thread per process sends every pending frame in one Redis pipeline.
+
+    On the generation loop the pipeline's replies were read between the reads of hundreds of
+    provider streams, so each pipeline took 100 to 300 ms at 200 streams and frames queued
+    behind it (bench/RESULTS.md). A thread with a blocking client reads them at once.
+    """
+
+    def __init__(self, url: str, layer: RedisPubSubChannelLayer) -> None:
+        self._layer = layer
+        # channels-redis names a group's Redis channel "<prefix>__group__<group>"; its helper
+        # needs an event loop, this thread has none.
+        self._group_prefix = layer._get_group_channel_name("")
+        self._client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self._pending: deque[_Op] = deque()
+        self._wake = threading.Event()
+        self.pid = os.getpid()
+        threading.Thread(target=self._run, name="frame-publisher", daemon=True).start()
+
+    def submit(self, op: _Op) -> None:
+        self._pending.append(op)  # deque appends and pops are atomic
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            batch: list[_Op] = []
+            while self._pending:
+                batch.append(self._pending.popleft())
+            if not batch:
+                continue
+            try:
+                self._send(batch)
+            except Exception:
+                logger.warning("publishing %d frames failed", len(batch), exc_info=True)
+            _resolve(batch)
+
+    def _send(self, batch: list[_Op]) -> None:
+        """In order: a frame is kept before it is announced, so a snapshot taken after a
+        viewer saw frame N contains frame N."""
+        with self._client.pipeline(transaction=False) as pipe:
+            for op in batch:
+                key = RedisFrameBuffer.key(op.message_id)
+                if op.buffered is not None:
+                    seq = op.buffered[0]
+                    pipe.rpush(key, RedisFrameBuffer.encode(*op.buffered))
+                    if seq == 1 or seq % EXPIRE_EVERY_FRAMES == 0:
+                        pipe.expire(key, FRAME_TTL_SECONDS)
+                if op.frame is not None:
+                    channel = self._group_prefix + op.group
+                    pipe.publish(channel, self._layer.serialize(_envelope(op.frame)))
+                if op.drop:
+                    pipe.delete(key)
+            pipe.execute()
 
 
-_publishers: LoopLocal[_StreamPublisher] = LoopLocal(_StreamPublisher)
+EXPIRE_EVERY_FRAMES = 256  # the kept frames outlive a crashed worker by FRAME_TTL_SECONDS
+
+_loop_publishers: LoopLocal[_LoopPublisher] = LoopLocal(_LoopPublisher)
+_redis_publisher: _RedisPublisher | None = None
+_redis_publisher_lock = threading.Lock()
+
+
+def _publisher() -> _LoopPublisher | _RedisPublisher:
+    global _redis_publisher
+    layer = get_channel_layer()
+    buffer = frame_buffer()
+    if not (isinstance(buffer, RedisFrameBuffer) and isinstance(layer, RedisPubSubChannelLayer)):
+        return _loop_publishers.get()
+    with _redis_publisher_lock:
+        if _redis_publisher is None or _redis_publisher.pid != os.getpid():
+            _redis_publisher = _RedisPublisher(buffer.url, layer)
+        return _redis_publisher
 
 
 def stream_frame(
     session_id, message_id: int, frame: dict[str, Any], buffered: tuple[int, str, str]
 ) -> None:
     """Queue a numbered delta of a streaming answer; it is kept for snapshots, then sent."""
-    _publishers.get().submit(_Op(group_for_session(session_id), message_id, frame, buffered))
+    _publisher().submit(_Op(group_for_session(session_id), message_id, frame, buffered))
 
 
 async def end_stream(session_id, message_id: int, final: dict[str, Any]) -> None:
     """Send the final frame after every queued delta, forget the kept frames, and wait."""
-    done = asyncio.get_running_loop().create_future()
-    _publishers.get().submit(
-        _Op(group_for_session(session_id), message_id, final, drop=True, done=done)
-    )
-    await done
+    done: Future = Future()
+    _publisher().submit(_Op(group_for_session(session_id), message_id, final, drop=True, done=done))
+    await asyncio.wrap_future(done)

@@ -49,6 +49,7 @@ class MemoryFrameBuffer:
 
 class RedisFrameBuffer:
     def __init__(self, url: str) -> None:
+        self.url = url
         # redis.asyncio connections belong to the event loop that made them.
         self._clients = LoopLocal(lambda: self._connect(url))
 

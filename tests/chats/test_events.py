@@ -1,38 +1,51 @@
-"""Frames are kept for snapshots whichever buffer and channel layer carry them."""
+"""Frames are kept for snapshots and sent in order, whatever buffer and layer carry them."""
 
 import pytest
 from channels.layers import get_channel_layer
 
 from playground.chats import events, streambuffer
+from playground.chats.channel_layer import WakefulPubSubChannelLayer
 from tests.support import services
 
+GROUP = events.group_for_session("ab12")
 
-async def deliver_one_stream(buffer) -> tuple:
-    layer = get_channel_layer()
+
+async def deliver_one_stream(layer, buffer) -> tuple:
+    """Two deltas, then the final frame (which drops the kept frames), through the publisher
+    the app would choose for this layer and buffer."""
     channel = await layer.new_channel()
-    await layer.group_add(events.group_for_session("ab12"), channel)
-    ops = [
-        events._Op("session.ab12", 7, {"seq": 1}, (1, "think ", "")),
-        events._Op("session.ab12", 7, {"seq": 2}, (2, "more", "Hi")),
-    ]
-    await events._deliver(ops)
+    await layer.group_add(GROUP, channel)
+    events.stream_frame("ab12", 7, {"seq": 1}, (1, "think ", ""))
+    events.stream_frame("ab12", 7, {"seq": 2}, (2, "more", "Hi"))
+    received = [(await layer.receive(channel))["frame"]["seq"] for _ in range(2)]
     kept = await buffer.read(7)
-    received = [(await layer.receive(channel))["frame"]["seq"] for _ in ops]
-    await events._deliver([events._Op("session.ab12", 7, {"seq": 3}, drop=True)])
+    await events.end_stream("ab12", 7, {"seq": 3, "type": "final"})
+    received.append((await layer.receive(channel))["frame"]["seq"])
+    await layer.group_discard(GROUP, channel)
     return kept, received, await buffer.read(7)
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis buffer", "redis"])
 async def test_frames_are_kept_then_dropped_and_sent_in_order(monkeypatch, kind):
-    if kind == "redis":
+    layer = get_channel_layer()  # the in-memory layer of the test settings
+    if kind == "memory":
+        buffer = streambuffer.MemoryFrameBuffer()
+    else:
         services.need_redis()
         buffer = streambuffer.RedisFrameBuffer(services.redis_url())
         await buffer.drop(7)
-    else:
-        buffer = streambuffer.MemoryFrameBuffer()
-    # The in-memory channel layer with either buffer takes the generic path.
+    if kind == "redis":  # production: the pub/sub layer, frames sent by the publisher thread
+        layer = WakefulPubSubChannelLayer(hosts=[services.redis_url()] * 2)
+        monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+        monkeypatch.setattr(events, "_redis_publisher", None)
     monkeypatch.setattr(events, "frame_buffer", lambda: buffer)
-    kept, received, after = await deliver_one_stream(buffer)
+    try:
+        kept, received, after = await deliver_one_stream(layer, buffer)
+    finally:
+        if kind == "redis":
+            await layer.flush()
     assert (kept.seq, kept.reasoning, kept.content) == (2, "think more", "Hi")
-    assert received == [1, 2]
+    assert received == [1, 2, 3]
     assert after is None
+    if kind == "redis":
+        assert isinstance(events._redis_publisher, events._RedisPublisher)
