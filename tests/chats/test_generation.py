@@ -1,12 +1,14 @@
 """The generation: stop, faults, partial text kept, claims and usage settled once."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from playground.billing.models import UsageRecord
 from playground.chats import actions, runner
-from playground.chats.generation import run_generation
+from playground.chats.generation import run_generation, save_partial_rows
 from playground.chats.models import Message
 from playground.llm import simulator as sim
 from tests.chats.helpers import new_session, reply
@@ -155,3 +157,33 @@ def test_unreachable_provider_is_explained(owner, simulator, settings):
     assert answer.status == "failed" and answer.error_kind == "unreachable"
     assert "could not be reached" in answer.error_message
     assert not UsageRecord.objects.filter(message=answer).exists()
+
+
+def test_partial_saves_touch_only_streaming_rows(owner, simulator):
+    session = new_session(owner, simulator)
+    streaming, idle, finished_answer = (
+        Message.objects.create(
+            session=session, role=Message.Role.ASSISTANT, status=status, content="before"
+        )
+        for status in (Message.Status.STREAMING, Message.Status.STREAMING, Message.Status.COMPLETE)
+    )
+    first_token = timezone.now() - timedelta(seconds=3)
+    rows = [
+        Message(
+            pk=pk,
+            reasoning="thought",
+            content="partial",
+            stream_seq=7,
+            first_token_at=first_token,
+            thinking_ended_at=None,
+        )
+        for pk in (streaming.pk, finished_answer.pk)
+    ]
+    save_partial_rows(rows, [streaming.pk, idle.pk, finished_answer.pk])
+    for message in (streaming, idle, finished_answer):
+        message.refresh_from_db()
+    saved = (streaming.reasoning, streaming.content, streaming.stream_seq)
+    assert saved == ("thought", "partial", 7)
+    assert streaming.first_token_at == first_token and streaming.heartbeat_at is not None
+    assert idle.content == "before" and idle.heartbeat_at is not None  # a heartbeat only
+    assert finished_answer.content == "before" and finished_answer.heartbeat_at is None
