@@ -65,11 +65,12 @@ class Provider:
             [
                 sys.executable,
                 "-m",
-                "daphne",
-                "-b",
+                "uvicorn",
+                "--host",
                 "127.0.0.1",
-                "-p",
+                "--port",
                 str(self.port),
+                "--no-access-log",
                 "playground.llm.simulator:asgi_app",
             ],
             cwd=ROOT,
@@ -139,7 +140,7 @@ async def direct_figures(
 
     def record(part, received):
         for token in (part.reasoning + part.content).split():
-            delays.append(received - float(token.split("@")[1]))
+            delays.append(received - float(token.split("/")[1]))
 
     text = f"#bench:clock #think:{think} #answer:{answer} #tps:{tps}"
     await asyncio.gather(*(direct_stream(client, config, text, record) for _ in range(streams)))
@@ -270,7 +271,7 @@ async def app_concurrent(
         """Each token's delay, the first time the viewer has it (a delta or a snapshot)."""
         last = None
         for token in text[consumed.get(message_id, 0) :].split():
-            index, emitted = token.split("@")
+            index, emitted = token.split("/")
             seen.setdefault(message_id, []).append(int(index))
             last = (received - float(emitted), float(emitted))
             tokens.append(last)

@@ -17,7 +17,8 @@ last user message, so they can be tried from the UI:
     #fault:keepalive    SSE keep-alive comments before the first token
     #fault:base_resp    a MiniMax-style base_resp error inside a 200 stream
     #think:N #answer:N  lengths in tokens; #tps:N tokens per second (0 = no pacing)
-    #bench:clock        each token is " index@emission-time" (benchmarks measure delay)
+    #bench:clock        each token is " index/emission-time" (benchmarks measure delay; not
+                        "@", which the markdown linkifier tries as an e-mail address)
 """
 
 from __future__ import annotations
@@ -369,7 +370,7 @@ class _Run:
             elif index % 64 == 0:
                 await asyncio.sleep(0)
             if self.directives.clock:
-                token = f" {index}@{time.time():.6f}"
+                token = f" {index}/{time.time():.6f}"
             yield self._chunk(self._delta(part, token))
         yield self._chunk({}, finish)
         stream_options = self.body.get("stream_options") or {}

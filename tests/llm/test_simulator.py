@@ -219,5 +219,5 @@ async def test_clock_tokens_carry_index_and_emission_time():
     started = time.time()
     _, _, reasoning, content, _ = await collect("#bench:clock #think:3 #answer:4")
     tokens = (reasoning + content).split()
-    assert [int(t.split("@")[0]) for t in tokens] == list(range(7))
-    assert all(started <= float(t.split("@")[1]) <= time.time() for t in tokens)
+    assert [int(t.split("/")[0]) for t in tokens] == list(range(7))
+    assert all(started <= float(t.split("/")[1]) <= time.time() for t in tokens)
