@@ -173,6 +173,9 @@ _redis_publisher_lock = threading.Lock()
 
 def _publisher() -> _LoopPublisher | _RedisPublisher:
     global _redis_publisher
+    publisher = _redis_publisher  # the fast path: called for every frame
+    if publisher is not None and publisher.pid == os.getpid():
+        return publisher
     layer = get_channel_layer()
     buffer = frame_buffer()
     if not (isinstance(buffer, RedisFrameBuffer) and isinstance(layer, RedisPubSubChannelLayer)):

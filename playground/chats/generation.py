@@ -118,10 +118,17 @@ def client_for(config: ProviderConfig) -> openai.AsyncOpenAI:
 
 
 class StreamHub:
-    """The generations running on one event loop: one tick flushes every stream's pending text
-    as a frame, and about once a second one database call saves every stream's partial text.
-    Per-stream timers and per-stream saves cost a loop wake-up and a thread hop each, which
-    starved the loop at 200 streams (bench/RESULTS.md)."""
+    """The generations running on one event loop: one ticker flushes each stream's pending text
+    as a frame every interval, and about once a second one database call saves every stream's
+    partial text. Per-stream timers and per-stream saves cost a loop wake-up and a thread hop
+    each, which starved the loop at 200 streams (bench/RESULTS.md).
+
+    Each stream keeps its own phase within the interval (the ticker runs several times per
+    interval), so 200 streams make a steady flow of frames rather than a burst of 200 that
+    every later stage (publisher, Redis, web process, browser) would queue up behind.
+    """
+
+    TICKS_PER_INTERVAL = 5
 
     def __init__(self) -> None:
         self.generations: set[Generation] = set()
@@ -141,9 +148,14 @@ class StreamHub:
     async def _run(self) -> None:
         last_save = time.monotonic()
         while self.generations:
-            await asyncio.sleep(self.interval)
+            tick = self.interval / self.TICKS_PER_INTERVAL
+            await asyncio.sleep(tick)
+            now = time.monotonic()
             for generation in list(self.generations):
-                generation.flush()
+                if now >= generation.next_flush_at:
+                    # Half a tick early, so the tick that lands just short of it still flushes.
+                    generation.next_flush_at = now + self.interval - tick / 2
+                    generation.flush()
             saving = self._saving is not None and not self._saving.done()
             if not saving and time.monotonic() - last_save >= self.save_interval:
                 last_save = time.monotonic()
@@ -215,6 +227,7 @@ class Generation:
         self.outcome = StreamOutcome()
         self.request = request
         self._saved_seq = 0
+        self.next_flush_at = 0.0  # monotonic; the hub's ticker sets it
 
     # --- frames and partial saves ------------------------------------------------------------
 
