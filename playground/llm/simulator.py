@@ -29,6 +29,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -456,6 +457,22 @@ async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if isinstance(result.body, bytes):
         await send({"type": "http.response.body", "body": result.body})
         return
-    async for part in result.body:
-        await send({"type": "http.response.body", "body": part, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+    # Like a real provider, stop generating when the client goes away (a stop in the app).
+    disconnected = asyncio.Event()
+
+    async def watch_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        disconnected.set()
+
+    watcher = asyncio.create_task(watch_disconnect())
+    try:
+        async with aclosing(result.body) as parts:
+            async for part in parts:
+                if disconnected.is_set():
+                    stats.closed_early += 1
+                    return
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        watcher.cancel()

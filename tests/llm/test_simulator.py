@@ -185,13 +185,18 @@ def test_tokens_keep_all_text():
 
 async def test_http_face_speaks_sse():
     sent = []
-
-    async def receive():
-        return {
+    requests = [
+        {
             "type": "http.request",
             "body": b'{"model":"MiniMax-M1-40k","stream":true,'
             b'"messages":[{"role":"user","content":"#answer:3 #think:2"}]}',
         }
+    ]
+
+    async def receive():  # as ASGI servers do: the body, then nothing until a disconnect
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()
 
     async def send(message):
         sent.append(message)
