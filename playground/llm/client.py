@@ -63,6 +63,10 @@ def build_client(config: ProviderConfig) -> openai.AsyncOpenAI:
         base_url=config.base_url,
         max_retries=config.max_retries,
         timeout=timeout,
+        # The SDK's aiohttp transport: its C HTTP parser reads a stream's chunks for a
+        # fraction of what httpx's h11 + anyio path costs, and a worker reads about 8,000
+        # chunks a second at 200 streams (bench/RESULTS.md).
+        http_client=openai.DefaultAioHttpClient(timeout=timeout),
     )
 
 
@@ -139,12 +143,25 @@ async def stream_chat(
             kind_for_status(exc.status_code, detail), detail, exc.status_code
         ) from exc
     except openai.APITimeoutError as exc:
+        if _connection_failed(exc):
+            raise ProviderError(ErrorKind.UNREACHABLE, "could not connect") from exc
         raise ProviderError(ErrorKind.TIMEOUT, "timed out") from exc
     except openai.APIConnectionError as exc:
         raise ProviderError(ErrorKind.UNREACHABLE, type(exc.__cause__ or exc).__name__) from exc
     except httpx2.TransportError as exc:
         # A connection lost after the first byte: the SDK does not wrap errors while iterating.
         raise ProviderError(ErrorKind.INTERRUPTED, type(exc).__name__) from exc
+
+
+def _connection_failed(exc: BaseException) -> bool:
+    """Whether a "timeout" was really a refused connection or an unknown host: the SDK's
+    aiohttp transport maps every aiohttp connection error to a connect timeout."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:
