@@ -366,7 +366,7 @@ def report(args, direct: dict, production: dict, embedded: dict | None) -> str:
         f"streaming, {c['steady_s']:.0f} s, {c['steady_tokens']:,} tokens): delay of each token "
         f"behind the provider, p50 / p99 | {direct['delay_p50_ms']:.1f} / "
         f"{direct['delay_p99_ms']:.1f} ms | {c['steady_p50_ms']:.1f} / {c['steady_p99_ms']:.1f} ms"
-        f" (newest token of each frame, no coalescing wait: p99 {c['steady_newest_p99_ms']:.1f}"
+        f" (each frame, by its newest token: p99 {c['steady_newest_p99_ms']:.1f}"
         " ms) | p99 < 250 ms |",
         f"| the same over the whole run, starts ramped over {c['ramp_s']:g} s | | "
         f"{c['delay_p50_ms']:.1f} / {c['delay_p99_ms']:.1f} ms (max {c['delay_max_ms']:.0f} ms) "
