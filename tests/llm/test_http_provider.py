@@ -5,7 +5,6 @@ must come out as they do through the in-process transport."""
 import asyncio
 import threading
 import time
-from contextlib import aclosing
 
 import pytest
 import uvicorn
@@ -21,6 +20,7 @@ from playground.llm.client import (
 )
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import ThinkingFormat
+from tests.llm.streams import FAULT_KINDS, stop_after_three_parts
 from tests.support.stack import free_port
 
 
@@ -69,16 +69,7 @@ async def test_a_whole_reply_streams_through_the_aiohttp_transport(provider_url)
     assert outcome.completed and reasoning and content
 
 
-@pytest.mark.parametrize(
-    "fault,kind",
-    [
-        ("429", ErrorKind.RATE_LIMITED),
-        ("401", ErrorKind.UNAUTHORIZED),
-        ("context", ErrorKind.CONTEXT_TOO_LONG),
-        ("midstream", ErrorKind.STREAM_ERROR),
-        ("interrupt", ErrorKind.INTERRUPTED),
-    ],
-)
+@pytest.mark.parametrize("fault,kind", FAULT_KINDS)
 async def test_faults_come_out_as_the_same_provider_errors(provider_url, fault, kind):
     with pytest.raises(ProviderError) as caught:
         await read(config(provider_url), f"#fault:{fault}")
@@ -97,20 +88,7 @@ async def test_a_stop_closes_the_connection_and_the_provider_stops(provider_url)
     client = build_client(cfg)
     before = simulator.stats.closed_early
 
-    async def read_three():
-        count = 0
-        stream = stream_chat(client, request("#tps:200 x"), normalizer_for(cfg), StreamOutcome())
-        async with aclosing(stream):
-            async for _ in stream:
-                count += 1
-                if count == 3:
-                    await asyncio.sleep(3600)
-
-    task = asyncio.create_task(read_three())
-    await asyncio.sleep(0.3)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop_after_three_parts(client, cfg, request("#tps:200 x"))
     for _ in range(100):  # the server notices the disconnect on its own loop
         if simulator.stats.closed_early > before:
             break

@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from contextlib import aclosing
 
 import pytest
 
@@ -18,6 +17,7 @@ from playground.llm.client import (
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import ThinkingFormat
 from playground.llm.simulator import Directives, split_tokens
+from tests.llm.streams import FAULT_KINDS, stop_after_three_parts
 
 
 def config(fmt=ThinkingFormat.REASONING_CONTENT, tps=0.0, retries=0) -> ProviderConfig:
@@ -106,16 +106,7 @@ async def test_429_is_retried_by_the_sdk_then_reported():
     assert simulator.stats.requests - before == 2  # first try plus one retry after Retry-After
 
 
-@pytest.mark.parametrize(
-    "fault,kind",
-    [
-        ("midstream", ErrorKind.STREAM_ERROR),
-        ("interrupt", ErrorKind.INTERRUPTED),
-        ("base_resp", ErrorKind.INSUFFICIENT_BALANCE),
-        ("500", ErrorKind.SERVER_ERROR),
-        ("401", ErrorKind.UNAUTHORIZED),
-    ],
-)
+@pytest.mark.parametrize("fault,kind", FAULT_KINDS)
 async def test_faults_surface_as_provider_errors(fault, kind):
     cfg = config()
     client = build_client(cfg)
@@ -143,21 +134,7 @@ async def test_leaving_early_closes_the_upstream_stream():
     client = build_client(cfg)
     before = simulator.stats.closed_early
     request = {"model": "MiniMax-M1-40k", "messages": [{"role": "user", "content": "x"}]}
-
-    async def read_three():
-        count = 0
-        stream = stream_chat(client, request, normalizer_for(cfg), StreamOutcome())
-        async with aclosing(stream):
-            async for _ in stream:
-                count += 1
-                if count == 3:
-                    await asyncio.sleep(3600)
-
-    task = asyncio.create_task(read_three())
-    await asyncio.sleep(0.2)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stop_after_three_parts(client, cfg, request)
     assert simulator.stats.closed_early == before + 1
     await client.close()
 
