@@ -9,6 +9,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from playground.llm.client import ProviderKind
+from playground.llm.params import Params, ParamsError, validate
 from playground.providers.models import Provider
 
 from . import cancellation, events, runner
@@ -53,8 +55,19 @@ def _title_from(text: str) -> str:
     return first_line[:TITLE_LENGTH].rstrip() + ("…" if len(first_line) > TITLE_LENGTH else "")
 
 
+def effective_params(session: Session, provider: Provider, model: str) -> Params:
+    """The session's settings, checked against the provider and model they will be sent to
+    (the model may have changed since they were saved)."""
+    try:
+        return validate(Params.from_dict(session.params), ProviderKind(provider.kind), model)
+    except ParamsError as exc:
+        first = next(iter(exc.errors.values()))
+        raise ReplyRefused(f"Check the chat settings: {first}") from None
+
+
 def _new_assistant(session: Session, parent: Message, user) -> Message:
     provider, model = choose_model(session.provider, session.model)
+    params = effective_params(session, provider, model)
     return Message.objects.create(
         session=session,
         parent=parent,
@@ -64,6 +77,7 @@ def _new_assistant(session: Session, parent: Message, user) -> Message:
         provider=provider,
         provider_name=provider.name,
         model=model,
+        params=params.as_dict(),
     )
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from playground.billing.models import UsageRecord
 from playground.llm.client import (
     ProviderConfig,
+    ProviderKind,
     StreamOutcome,
     build_client,
     normalizer_for,
@@ -31,6 +32,7 @@ from playground.llm.client import (
 from playground.llm.coalesce import Coalescer
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import StreamNormalizer
+from playground.llm.params import Params, request_fields, system_message
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 
 from . import cancellation, events
@@ -38,8 +40,6 @@ from .looplocal import LoopLocal
 from .models import Message
 
 logger = logging.getLogger(__name__)
-
-MODEL_OUTPUT_LIMITS = {"MiniMax-M1-40k": 40_000, "MiniMax-M1-80k": 80_000}
 
 
 @dataclass
@@ -93,15 +93,15 @@ def build_messages(message: Message) -> list[dict[str, str]]:
 
 
 def build_request(message: Message) -> dict:
-    request: dict = {
+    """The request exactly as sent, from the settings recorded on the answer."""
+    params = Params.from_dict(message.params)
+    kind = ProviderKind(message.provider.kind) if message.provider else ProviderKind.SIMULATOR
+    return {
         "model": message.model,
-        "messages": build_messages(message),
+        "messages": system_message(params) + build_messages(message),
         "stream_options": {"include_usage": True},
+        **request_fields(params, kind, message.model),
     }
-    limit = MODEL_OUTPUT_LIMITS.get(message.model)
-    if limit:
-        request["max_tokens"] = limit
-    return request
 
 
 _clients: LoopLocal[dict[ProviderConfig, openai.AsyncOpenAI]] = LoopLocal(dict)

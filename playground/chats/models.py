@@ -25,6 +25,8 @@ class Session(models.Model):
         "providers.Provider", on_delete=models.SET_NULL, null=True, blank=True
     )
     model = models.CharField(max_length=100, blank=True)
+    # Sampling and thinking settings (playground.llm.params.Params.as_dict()); empty: defaults.
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -87,6 +89,8 @@ class Message(models.Model):
     )
     provider_name = models.CharField(max_length=80, blank=True)
     model = models.CharField(max_length=100, blank=True)
+    # An answer's settings as they were when it was requested, and the request they made.
+    params = models.JSONField(default=dict, blank=True)
     finish_reason = models.CharField(max_length=30, blank=True)
     request_id = models.CharField(max_length=200, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("chat/<str:session_id>", views.session_detail, name="session"),
     path("chat/<str:session_id>/send", views.send_message, name="send"),
     path("chat/<str:session_id>/model", views.set_model, name="set_model"),
+    path("chat/<str:session_id>/settings", views.session_settings, name="settings"),
     path("chat/<str:session_id>/rename", views.rename_session, name="rename"),
     path("chat/<str:session_id>/delete", views.delete_session, name="delete"),
     path("message/<str:message_id>/stop", views.stop_message, name="stop"),

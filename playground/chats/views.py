@@ -7,10 +7,13 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.llm.client import ProviderKind
+from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
 from playground.providers.models import Provider, default_provider
 from playground.workspaces.access import personal_workspace
 
 from . import access, actions
+from .forms import ParamsForm
 from .models import Message, Session
 
 SIDEBAR_LIMIT = 200
@@ -32,6 +35,9 @@ def _page(
     request: HttpRequest, session: Session | None, status: int = 200, **extra
 ) -> HttpResponse:
     provider = session.provider if session else default_provider()
+    if session is not None:
+        form = extra.pop("settings_form", None) or _settings_form(session)
+        extra = {**_settings_context(session, form), **extra}
     context = {
         "session": session,
         "branch": session.branch() if session else [],
@@ -156,6 +162,47 @@ def set_model(request: HttpRequest, session_id) -> HttpResponse:
     if request.htmx:
         return HttpResponse(status=204)
     return redirect("chats:session", session_id=session.pk)
+
+
+def _provider_kind(session: Session) -> ProviderKind:
+    return ProviderKind(session.provider.kind) if session.provider else ProviderKind.SIMULATOR
+
+
+def _settings_form(session: Session, data=None) -> ParamsForm:
+    kind, model = _provider_kind(session), session.model
+    if data is not None:
+        return ParamsForm(data, kind=kind, model=model)
+    return ParamsForm.for_params(Params.from_dict(session.params), kind=kind, model=model)
+
+
+def _settings_context(session: Session, form: ParamsForm, saved: bool = False) -> dict:
+    params = getattr(form, "params", None) or Params.from_dict(session.params)
+    return {
+        "session": session,
+        "settings_form": form,
+        "saved": saved,
+        "recommended_prompts": RECOMMENDED_SYSTEM_PROMPTS,
+        "no_room": no_room_for_answer(params, session.model),
+    }
+
+
+@login_required
+@require_POST
+def session_settings(request: HttpRequest, session_id) -> HttpResponse:
+    """Save the chat's sampling and thinking settings; a bad value is named at its field."""
+    session = access.session_for(request.user, session_id)
+    form = _settings_form(session, request.POST)
+    if form.is_valid():
+        session.params = form.params.as_dict()
+        session.save(update_fields=["params", "updated_at"])
+    if request.htmx:
+        context = _settings_context(session, form, saved=form.is_valid())
+        status = 200 if form.is_valid() else 422
+        return render(request, "chats/session.html#settings", context, status=status)
+    if form.is_valid():
+        flash.success(request, "Settings saved.")
+        return redirect("chats:session", session_id=session.pk)
+    return _page(request, session, status=422, settings_form=form, settings_open=True)
 
 
 @login_required

@@ -25,7 +25,7 @@
   applyThemeMedia();
 
   document.addEventListener("click", function (event) {
-    const target = event.target.closest("[data-theme-toggle],[data-open-sidebar],[data-close-sidebar],[data-open-drawer],[data-close-drawer],[data-copy-answer],.copy-code");
+    const target = event.target.closest("[data-theme-toggle],[data-open-sidebar],[data-close-sidebar],[data-open-drawer],[data-close-drawer],[data-copy-answer],[data-system-prompt],.copy-code");
     if (!target) return;
     if (target.matches("[data-theme-toggle]")) {
       const dark = document.documentElement.dataset.theme
@@ -46,6 +46,9 @@
       drawer.querySelector("input,button")?.focus();
     } else if (target.matches("[data-close-drawer]")) {
       document.getElementById("drawer").hidden = true;
+    } else if (target.matches("[data-system-prompt]")) {
+      const box = target.closest("form")?.querySelector("textarea[name=system_prompt]");
+      if (box) { box.value = target.dataset.systemPrompt; box.focus(); }
     } else if (target.matches("[data-copy-answer]")) {
       const answer = target.closest(".msg")?.querySelector(".answer");
       copyText(target, answer ? answer.innerText : "");
