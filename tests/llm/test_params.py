@@ -88,9 +88,10 @@ def test_limits_follow_the_model_variant():
 
 
 def test_a_budget_above_max_tokens_is_refused_and_a_tight_one_is_flagged():
-    assert "above max output tokens" in errors_of(
-        Params(max_tokens=2_000, thinking_budget=3_000)
-    )["thinking_budget"]
+    assert (
+        "above max output tokens"
+        in errors_of(Params(max_tokens=2_000, thinking_budget=3_000))["thinking_budget"]
+    )
     assert no_room_for_answer(Params(max_tokens=4_000, thinking_budget=4_000), M40)
     assert not no_room_for_answer(Params(max_tokens=8_000, thinking_budget=4_000), M40)
     assert not no_room_for_answer(Params(), M40)
