@@ -351,7 +351,8 @@
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     // The websocket may have announced the new messages before this response arrived: keep
     // only the ones the page does not show yet, so no element appears twice.
-    if (event.detail.elt.id === "composer" && event.detail.xhr.status === 200) {
+    // (htmx gives the swap target as detail.elt here, not the form that sent the request.)
+    if (event.detail.target && event.detail.target.id === "messages" && event.detail.xhr.status === 200) {
       const holder = document.createElement("template");
       holder.innerHTML = event.detail.serverResponse;
       Array.from(holder.content.children).forEach(function (child) {

@@ -140,3 +140,40 @@ def test_new_chat_and_sidebar(page, app):
     expect(page.get_by_role("navigation", name="Sessions").get_by_role("link")).to_have_count(2)
     page.get_by_role("navigation", name="Sessions").get_by_role("link", name="Alpha topic").click()
     expect(page.locator(".msg-user")).to_have_text(["Alpha topic"])
+
+
+def test_a_second_message_in_a_chat_appears_once_and_finishes(page, app):
+    """The websocket announces new messages and the send's own response carries them too;
+    whichever comes first, each message is on the page once and its answer ends."""
+    sign_up(page, app)
+    send(page, "#think:5 #answer:10 first")
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
+    for n in range(2):
+        send(page, f"#think:5 #answer:10 again {n}")
+        expect(page.locator(".msg")).to_have_count(4 + 2 * n, timeout=10000)
+        expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
+        ids = page.locator(".msg").evaluate_all("els => els.map(e => e.id)")
+        assert len(ids) == len(set(ids)), ids
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def test_settings_are_saved_from_the_drawer_and_a_bad_value_is_named(page, app):
+    sign_up(page, app)
+    send(page, "#think:5 #answer:10 hello")
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    page.get_by_role("button", name="Chat settings").click()
+    page.get_by_role("button", name="Use the recommended maths system prompt").click()
+    prompt = page.get_by_label("System prompt", exact=True)
+    expect(prompt).to_have_value(re.compile(r"reason step by step"))
+    page.get_by_label("Temperature").fill("7")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Temperature must be in [0, 2] here.")).to_be_visible()
+    page.get_by_label("Temperature").fill("0.4")
+    page.get_by_label("Seed").fill("9")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    page.reload()
+    page.get_by_role("button", name="Chat settings").click()
+    expect(page.get_by_label("Temperature")).to_have_value("0.4")
+    expect(page.get_by_label("Seed")).to_have_value("9")
