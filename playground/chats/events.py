@@ -7,6 +7,7 @@ Generations hand their streamed frames to a publisher without waiting; it sends 
 pending together. With Redis (production) that is one thread per process, and one pipeline
 carries each frame's append to the frame buffer and its PUBLISH, so a worker holding 200
 streams makes about one round trip per batch instead of two per frame (bench/RESULTS.md).
+It publishes to REDIS_URL: the channel layer's hosts must all be that server (settings).
 In the embedded mode it is a task on the generation's loop.
 """
 
@@ -17,7 +18,8 @@ import logging
 import os
 import threading
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +69,10 @@ class _Op:
 
 def _resolve(batch: list[_Op]) -> None:
     for op in batch:
-        if op.done is not None and not op.done.done():
-            op.done.set_result(None)
+        if op.done is not None:
+            # The waiter may cancel it from its loop at any moment (wrap_future).
+            with suppress(InvalidStateError):
+                op.done.set_result(None)
 
 
 class _LoopPublisher:
@@ -123,8 +127,14 @@ class _RedisPublisher:
         self._client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self._pending: deque[_Op] = deque()
         self._wake = threading.Event()
-        self.pid = os.getpid()
-        threading.Thread(target=self._run, name="frame-publisher", daemon=True).start()
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name="frame-publisher", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """False in a forked child (threads do not survive a fork) or if the thread died."""
+        return self._pid == os.getpid() and self._thread.is_alive()
 
     def submit(self, op: _Op) -> None:
         self._pending.append(op)  # deque appends and pops are atomic
@@ -143,18 +153,20 @@ class _RedisPublisher:
                 self._send(batch)
             except Exception:
                 logger.warning("publishing %d frames failed", len(batch), exc_info=True)
-            _resolve(batch)
+            finally:
+                _resolve(batch)
 
     def _send(self, batch: list[_Op]) -> None:
         """In order: a frame is kept before it is announced, so a snapshot taken after a
         viewer saw frame N contains frame N."""
+        expiring: set[str] = set()
         with self._client.pipeline(transaction=False) as pipe:
             for op in batch:
                 key = RedisFrameBuffer.key(op.message_id)
                 if op.buffered is not None:
-                    seq = op.buffered[0]
                     pipe.rpush(key, RedisFrameBuffer.encode(*op.buffered))
-                    if seq == 1 or seq % EXPIRE_EVERY_FRAMES == 0:
+                    if key not in expiring:  # once a batch, not once a frame
+                        expiring.add(key)
                         pipe.expire(key, FRAME_TTL_SECONDS)
                 if op.frame is not None:
                     channel = self._group_prefix + op.group
@@ -164,8 +176,6 @@ class _RedisPublisher:
             pipe.execute()
 
 
-EXPIRE_EVERY_FRAMES = 256  # the kept frames outlive a crashed worker by FRAME_TTL_SECONDS
-
 _loop_publishers: LoopLocal[_LoopPublisher] = LoopLocal(_LoopPublisher)
 _redis_publisher: _RedisPublisher | None = None
 _redis_publisher_lock = threading.Lock()
@@ -174,14 +184,14 @@ _redis_publisher_lock = threading.Lock()
 def _publisher() -> _LoopPublisher | _RedisPublisher:
     global _redis_publisher
     publisher = _redis_publisher  # the fast path: called for every frame
-    if publisher is not None and publisher.pid == os.getpid():
+    if publisher is not None and publisher.alive:
         return publisher
     layer = get_channel_layer()
     buffer = frame_buffer()
     if not (isinstance(buffer, RedisFrameBuffer) and isinstance(layer, RedisPubSubChannelLayer)):
         return _loop_publishers.get()
     with _redis_publisher_lock:
-        if _redis_publisher is None or _redis_publisher.pid != os.getpid():
+        if _redis_publisher is None or not _redis_publisher.alive:
             _redis_publisher = _RedisPublisher(buffer.url, layer)
         return _redis_publisher
 

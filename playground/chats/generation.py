@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -138,6 +139,8 @@ class StreamHub:
         self._saving: asyncio.Task | None = None
 
     def add(self, generation: Generation) -> None:
+        # A random phase, so streams started together do not flush together.
+        generation.next_flush_at = time.monotonic() + random.random() * self.interval
         self.generations.add(generation)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())

@@ -76,6 +76,11 @@ def normalizer_for(config: ProviderConfig) -> StreamNormalizer:
     return StreamNormalizer(fmt)
 
 
+# A chunk of a chat completion stream is a few hundred bytes; a provider (or a proxy) that
+# never ends a line must not make the worker buffer, and re-scan, megabytes.
+MAX_SSE_LINE_BYTES = 1 << 20
+
+
 async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """The ``data:`` fields of a server-sent event stream, one per line, as bytes.
 
@@ -86,10 +91,17 @@ async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """
     pending = b""
     async for chunk in chunks:
+        if b"\n" not in chunk and b"\r" not in chunk:  # the middle of a long line
+            pending += chunk
+            if len(pending) > MAX_SSE_LINE_BYTES:
+                raise ProviderError(ErrorKind.STREAM_ERROR, "a line of the stream is too long")
+            continue
         lines = (pending + chunk).splitlines(keepends=True)
         # An unfinished last line waits for the next chunk; so does one ending in CR, whose
         # LF may be the next chunk's first byte.
         pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        if len(pending) > MAX_SSE_LINE_BYTES:
+            raise ProviderError(ErrorKind.STREAM_ERROR, "a line of the stream is too long")
         for line in lines:
             if line.startswith(b"data:"):
                 yield line[5:].strip()
@@ -156,9 +168,13 @@ async def stream_chat(
 def _connection_failed(exc: BaseException) -> bool:
     """Whether a "timeout" was really a refused connection or an unknown host: the SDK's
     aiohttp transport maps every aiohttp connection error to a connect timeout."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+    cause: BaseException | None = exc.__cause__ or exc.__context__
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, TimeoutError):
+            return False  # a real timeout, whatever lies below it
+        if isinstance(cause, OSError):
             return True
         cause = cause.__cause__ or cause.__context__
     return False

@@ -1,5 +1,7 @@
 """Frames are kept for snapshots and sent in order, whatever buffer and layer carry them."""
 
+from concurrent.futures import Future
+
 import pytest
 from channels.layers import get_channel_layer
 
@@ -49,3 +51,29 @@ async def test_frames_are_kept_then_dropped_and_sent_in_order(monkeypatch, kind)
     assert after is None
     if kind == "redis":
         assert isinstance(events._redis_publisher, events._RedisPublisher)
+
+
+def test_a_cancelled_waiter_does_not_break_the_publisher():
+    done = Future()
+    done.cancel()  # end_stream's task was cancelled while its final frame was being sent
+    events._resolve([events._Op("session.ab12", 7, done=done), events._Op("session.ab12", 8)])
+
+
+async def test_a_dead_publisher_thread_is_replaced(monkeypatch):
+    services.need_redis()
+    layer = WakefulPubSubChannelLayer(hosts=[services.redis_url()])
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(
+        events, "frame_buffer", lambda: streambuffer.RedisFrameBuffer(services.redis_url())
+    )
+
+    class Dead:
+        alive = False
+
+    monkeypatch.setattr(events, "_redis_publisher", Dead())
+    try:
+        publisher = events._publisher()
+        assert isinstance(publisher, events._RedisPublisher) and publisher.alive
+        assert events._publisher() is publisher
+    finally:
+        await layer.flush()

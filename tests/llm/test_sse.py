@@ -3,6 +3,7 @@
 import pytest
 
 from playground.llm.client import sse_data
+from playground.llm.errors import ErrorKind, ProviderError
 
 STREAM = ': keep-alive\n\ndata: {"a":1}\n\nevent: message\ndata:{"b":2}\nid: 7\n\ndata: [DONE]\n\n'
 EXPECTED = [b'{"a":1}', b'{"b":2}', b"[DONE]"]
@@ -32,3 +33,11 @@ async def test_utf8_cut_inside_a_character_is_kept_whole():
     raw = 'data: {"t":"héllo 思考"}\n\n'.encode()
     for cut in range(len(raw) + 1):
         assert await read([raw[:cut], raw[cut:]]) == ['{"t":"héllo 思考"}'.encode()]
+
+
+async def test_a_line_that_never_ends_is_refused_not_buffered():
+    with pytest.raises(ProviderError) as caught:
+        await read([b"data: " + b"x" * 65536 for _ in range(20)])
+    assert caught.value.kind == ErrorKind.STREAM_ERROR
+    with pytest.raises(ProviderError):  # the same when the long tail follows a whole line
+        await read([b'data: {"a":1}\n' + b"x" * (2 << 20)])
