@@ -32,7 +32,7 @@ from playground.llm.client import (
 )
 from playground.llm.coalesce import Coalescer
 from playground.llm.errors import ErrorKind, ProviderError
-from playground.llm.normalize import StreamNormalizer
+from playground.llm.normalize import StreamNormalizer, ThinkingFormat
 from playground.llm.params import Params, request_fields, system_message
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 
@@ -91,6 +91,28 @@ def build_messages(message: Message) -> list[dict[str, str]]:
         for m in reversed(path)
         if m.content or m.role == Message.Role.USER
     ]
+
+
+def continuation_request(
+    request: dict, thinking: str, thinking_tokens: int, kind: ProviderKind
+) -> dict:
+    """The request that continues a budget-stopped answer: the thinking so far, closed, as an
+    assistant prefill; the output left after it; no thinking budget (it is spent)."""
+    prefill = {"role": "assistant", "content": f"<think>\n{thinking}\n</think>\n\n"}
+    continuation = {**request, "messages": [*request["messages"], prefill]}
+    continuation["max_tokens"] = max(1, request.get("max_tokens", 0) - thinking_tokens)
+    extra = {
+        k: v
+        for k, v in (request.get("extra_body") or {}).items()
+        if k not in ("reasoning", "thinking_token_budget")
+    }
+    if kind in (ProviderKind.VLLM, ProviderKind.SIMULATOR):
+        extra |= {"continue_final_message": True, "add_generation_prompt": False}
+    if extra:
+        continuation["extra_body"] = extra
+    else:
+        continuation.pop("extra_body", None)
+    return continuation
 
 
 def build_request(message: Message) -> dict:
@@ -229,6 +251,7 @@ class Generation:
         self.normalizer: StreamNormalizer | None = None
         self.outcome = StreamOutcome()
         self.request = request
+        self.requests = [request]  # as sent: a budget-forced answer adds its continuation
         self._saved_seq = 0
         self.next_flush_at = 0.0  # monotonic; the hub's ticker sets it
 
@@ -277,10 +300,30 @@ class Generation:
         if provider is None or not provider.enabled:
             raise ProviderError(ErrorKind.BAD_REQUEST, "The provider was removed or disabled.")
         config = provider.config()
+        client = client_for(config)
         self.normalizer = normalizer_for(config)
-        stream = stream_chat(client_for(config), self.request, self.normalizer, self.outcome)
+        budget = Params.from_dict(self.message.params).thinking_budget
+        if not await self._stream(client, self.request, budget):
+            return
+        # Budget forcing (design §4): the thinking reached the budget and its stream is
+        # closed. Continue with the thinking closed, as an assistant prefill, so M1 answers.
+        self.message.thinking_budget_hit = budget
+        if not config.supports_prefill:
+            raise ProviderError(ErrorKind.THINKING_BUDGET, f"budget {budget:,} tokens")
+        continuation = continuation_request(
+            self.request, self.state.reasoning_text, self.state.reasoning_chunks, config.kind
+        )
+        self.requests.append(continuation)
+        # After a closed thinking everything that arrives is the answer.
+        self.normalizer = StreamNormalizer(ThinkingFormat.REASONING_CONTENT)
+        await self._stream(client, continuation, None)
+
+    async def _stream(self, client: openai.AsyncOpenAI, request: dict, budget: int | None) -> bool:
+        """Stream one request into the answer. True when the thinking reached ``budget``
+        before the answer began: the stream is then closed."""
+        stream = stream_chat(client, request, self.normalizer, self.outcome)
         state = self.state
-        # aclosing: a stop (cancellation) closes the upstream response now, not at GC.
+        # aclosing: a stop (cancellation) or the budget closes the upstream response now.
         async with aclosing(stream):
             async for split in stream:
                 first = state.first_token_at is None or (
@@ -290,6 +333,10 @@ class Generation:
                 self.coalescer.add(split.reasoning, split.content)
                 if first:
                     self.flush()
+                thinking = state.thinking_ended_at is None
+                if budget is not None and thinking and state.reasoning_chunks >= budget:
+                    return True
+        return False
 
     async def run(self) -> None:
         cancel_event = cancellation.register(self.message.pk)
@@ -344,7 +391,10 @@ class Generation:
         message.finish_reason = (normalizer.finish_reason if normalizer else None) or ""
         message.request_id = (self.outcome.request_id or "")[:200]
         usage = normalizer.usage if normalizer else None
-        reported = usage is not None and usage.completion_tokens is not None
+        # A budget-forced answer took two requests; the first one's usage is lost with it.
+        reported = (
+            usage is not None and usage.completion_tokens is not None and len(self.requests) == 1
+        )
         if reported:
             message.prompt_tokens = usage.prompt_tokens
             reasoning = usage.reasoning_tokens
@@ -353,7 +403,9 @@ class Generation:
             message.reasoning_tokens = min(reasoning, usage.completion_tokens)
             message.content_tokens = usage.completion_tokens - message.reasoning_tokens
         else:
-            message.prompt_tokens = estimate_messages_tokens(self.request.get("messages", []))
+            message.prompt_tokens = sum(
+                estimate_messages_tokens(r.get("messages", [])) for r in self.requests
+            )
             message.reasoning_tokens = estimate_tokens(message.reasoning)
             message.content_tokens = estimate_tokens(message.content)
         message.usage_estimated = not reported

@@ -91,6 +91,8 @@ class Message(models.Model):
     model = models.CharField(max_length=100, blank=True)
     # An answer's settings as they were when it was requested, and the request they made.
     params = models.JSONField(default=dict, blank=True)
+    # Set when the app stopped the thinking at this budget (budget forcing, design §4).
+    thinking_budget_hit = models.PositiveIntegerField(null=True, blank=True)
     finish_reason = models.CharField(max_length=30, blank=True)
     request_id = models.CharField(max_length=200, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -16,6 +16,7 @@ class ErrorKind(StrEnum):
     STREAM_ERROR = "stream_error"
     INTERRUPTED = "interrupted"
     TIMEOUT = "timeout"
+    THINKING_BUDGET = "thinking_budget"
 
 
 PLAIN_WORDS: dict[ErrorKind, str] = {
@@ -29,6 +30,11 @@ PLAIN_WORDS: dict[ErrorKind, str] = {
     ErrorKind.STREAM_ERROR: "The provider reported an error in the middle of the answer.",
     ErrorKind.INTERRUPTED: "The answer was interrupted before it finished.",
     ErrorKind.TIMEOUT: "The provider stopped responding.",
+    ErrorKind.THINKING_BUDGET: (
+        "The thinking reached its budget and was stopped. This provider cannot continue an "
+        "answer from the thinking (no assistant prefill), so there is no answer; the thinking "
+        "is kept. Raise the budget, or use a provider that supports prefill."
+    ),
 }
 
 # MiniMax's native API answers HTTP 200 with base_resp.status_code != 0 on errors (design §4).

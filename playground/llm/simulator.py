@@ -193,6 +193,17 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     )
 
 
+def _continues_an_answer(messages: list[dict[str, Any]]) -> bool:
+    """A last assistant message whose thinking is closed: the model continues with the answer
+    (vLLM's ``continue_final_message``)."""
+    last = messages[-1] if messages else None
+    return (
+        isinstance(last, dict)
+        and last.get("role") == "assistant"
+        and "</think>" in str(last.get("content", ""))
+    )
+
+
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
@@ -271,7 +282,10 @@ class _Run:
             prompt, seed, self.directives.think_tokens, self.directives.answer_tokens
         )
         max_tokens, stops = self._limits()
-        if self.thinking_format == ThinkingFormat.THINK_TAGS:
+        if _continues_an_answer(self.body["messages"]):
+            # An assistant prefill that closed the thinking (budget forcing): answer only.
+            parts = []
+        elif self.thinking_format == ThinkingFormat.THINK_TAGS:
             parts = [("content", t) for t in split_tokens(f"<think>\n{thinking}\n</think>\n\n")]
         else:
             parts = [("reasoning", t) for t in split_tokens(thinking)]

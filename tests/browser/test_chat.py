@@ -177,3 +177,22 @@ def test_settings_are_saved_from_the_drawer_and_a_bad_value_is_named(page, app):
     page.get_by_role("button", name="Chat settings").click()
     expect(page.get_by_label("Temperature")).to_have_value("0.4")
     expect(page.get_by_label("Seed")).to_have_value("9")
+
+
+def test_the_thinking_budget_stops_the_thinking_and_the_answer_follows(page, app):
+    sign_up(page, app)
+    send(page, "#think:5 #answer:10 hello")
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    page.get_by_role("button", name="Chat settings").click()
+    page.get_by_label("Max output tokens").fill("6000")
+    page.get_by_label("Thinking budget (tokens)").fill("1000")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    page.get_by_role("button", name="Close settings").click()
+    send(page, "#tps:0 #think:3000 #answer:30 a hard one")
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
+    expect(answer.locator(".msg-meta")).to_contain_text(
+        "thinking stopped at the budget of 1,000 tokens"
+    )
+    expect(answer.locator(".answer h2")).to_have_text("a hard one")
