@@ -98,7 +98,7 @@ def continuation_request(
 ) -> dict:
     """The request that continues a budget-stopped answer: the thinking so far, closed, as an
     assistant prefill; the output left after it; no thinking budget (it is spent)."""
-    prefill = {"role": "assistant", "content": f"<think>\n{thinking}\n</think>\n\n"}
+    prefill = {"role": "assistant", "content": f"<think>\n{thinking.strip()}\n</think>\n\n"}
     continuation = {**request, "messages": [*request["messages"], prefill]}
     continuation["max_tokens"] = max(1, request.get("max_tokens", 0) - thinking_tokens)
     extra = {
@@ -113,6 +113,19 @@ def continuation_request(
     else:
         continuation.pop("extra_body", None)
     return continuation
+
+
+def requests_for(message: Message) -> list[dict]:
+    """Every request an answer was generated with, rebuilt exactly from what it recorded (its
+    settings, its branch, its thinking): the first, and a budget-forced one's continuation."""
+    first = build_request(message)
+    requests = [first]
+    if message.thinking_budget_hit and message.error_kind != ErrorKind.THINKING_BUDGET:
+        kind = ProviderKind(message.provider.kind) if message.provider else ProviderKind.SIMULATOR
+        requests.append(
+            continuation_request(first, message.reasoning, message.thinking_budget_hit, kind)
+        )
+    return requests
 
 
 def build_request(message: Message) -> dict:
@@ -391,6 +404,7 @@ class Generation:
         message.finish_reason = (normalizer.finish_reason if normalizer else None) or ""
         message.request_id = (self.outcome.request_id or "")[:200]
         usage = normalizer.usage if normalizer else None
+        message.usage_raw = usage.raw if usage is not None else None
         # A budget-forced answer took two requests; the first one's usage is lost with it.
         reported = (
             usage is not None and usage.completion_tokens is not None and len(self.requests) == 1

@@ -93,6 +93,8 @@ class Message(models.Model):
     params = models.JSONField(default=dict, blank=True)
     # Set when the app stopped the thinking at this budget (budget forcing, design §4).
     thinking_budget_hit = models.PositiveIntegerField(null=True, blank=True)
+    # The provider's usage object as it came (for the inspector); null when none came.
+    usage_raw = models.JSONField(null=True, blank=True)
     finish_reason = models.CharField(max_length=30, blank=True)
     request_id = models.CharField(max_length=200, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

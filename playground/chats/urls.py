@@ -14,6 +14,7 @@ urlpatterns = [
     path("chat/<str:session_id>/settings", views.session_settings, name="settings"),
     path("chat/<str:session_id>/rename", views.rename_session, name="rename"),
     path("chat/<str:session_id>/delete", views.delete_session, name="delete"),
+    path("message/<str:message_id>/details", views.message_details, name="details"),
     path("message/<str:message_id>/stop", views.stop_message, name="stop"),
     path("message/<str:message_id>/retry", views.retry_message, name="retry"),
 ]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.llm import snippets
 from playground.llm.client import ProviderKind
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
 from playground.providers.models import Provider, default_provider
@@ -14,6 +17,7 @@ from playground.workspaces.access import personal_workspace
 
 from . import access, actions
 from .forms import ParamsForm
+from .generation import requests_for
 from .models import Message, Session
 
 SIDEBAR_LIMIT = 200
@@ -203,6 +207,49 @@ def session_settings(request: HttpRequest, session_id) -> HttpResponse:
         flash.success(request, "Settings saved.")
         return redirect("chats:session", session_id=session.pk)
     return _page(request, session, status=422, settings_form=form, settings_open=True)
+
+
+@login_required
+@require_GET
+def message_details(request: HttpRequest, message_id) -> HttpResponse:
+    """View code and the inspector: the exact requests an answer was generated with, and what
+    came back (finish reason, usage as reported, request id, timings)."""
+    message = access.message_for(request.user, message_id)
+    if message.role != Message.Role.ASSISTANT:
+        raise Http404("Only answers have request details.")
+    provider = message.provider
+    kind = ProviderKind(provider.kind) if provider else ProviderKind.SIMULATOR
+    if provider is None or kind == ProviderKind.SIMULATOR:
+        base_url = request.build_absolute_uri("/simulator/v1")
+    else:
+        base_url = provider.base_url
+    requests = []
+    for number, sent in enumerate(requests_for(message), start=1):
+        shown = snippets.abbreviated(sent)
+        requests.append(
+            {
+                "number": number,
+                "python": snippets.python_code(shown, base_url, kind),
+                "curl": snippets.curl_code(shown, base_url, kind),
+                "javascript": snippets.javascript_code(shown, base_url, kind),
+                "body": json.dumps(snippets.http_body(shown), indent=2, ensure_ascii=False),
+            }
+        )
+    context = {
+        "message": message,
+        "session": message.session,
+        "requests": requests,
+        "base_url": base_url,
+        "usage_raw": json.dumps(message.usage_raw, indent=2) if message.usage_raw else "",
+        "timings": [
+            ("Queued", message.created_at),
+            ("Started", message.started_at),
+            ("First token", message.first_token_at),
+            ("Thinking ended", message.thinking_ended_at),
+            ("Finished", message.finished_at),
+        ],
+    }
+    return render(request, "chats/details.html", context)
 
 
 @login_required

@@ -190,9 +190,36 @@ def test_the_thinking_budget_stops_the_thinking_and_the_answer_follows(page, app
     expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
     page.get_by_role("button", name="Close settings").click()
     send(page, "#tps:0 #think:3000 #answer:30 a hard one")
+    expect(page.locator(".msg-assistant")).to_have_count(2)
     answer = last_answer(page)
     expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
     expect(answer.locator(".msg-meta")).to_contain_text(
         "thinking stopped at the budget of 1,000 tokens"
     )
     expect(answer.locator(".answer h2")).to_have_text("a hard one")
+
+
+def test_settings_reach_view_code_and_the_inspector(page, app):
+    sign_up(page, app)
+    send(page, "#think:5 #answer:10 hello")
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    page.get_by_role("button", name="Chat settings").click()
+    page.get_by_label("Temperature").fill("0.4")
+    page.get_by_label("Seed").fill("9")
+    page.get_by_label("Stop sequence 1").fill("THE END")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    page.get_by_role("button", name="Close settings").click()
+    send(page, "#think:5 #answer:10 with settings")
+    expect(page.locator(".msg-assistant")).to_have_count(2)
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
+    answer.get_by_role("link", name="Request details: view code and inspector").click()
+    expect(page.get_by_role("heading", name="Request details")).to_be_visible()
+    python = page.locator("code.language-python").first
+    for fragment in ("'temperature': 0.4", "'seed': 9", "'stop': ['THE END']", "'stream': True"):
+        expect(python).to_contain_text(fragment)
+    page.get_by_text("curl", exact=True).click()
+    expect(page.locator("code.language-bash").first).to_contain_text('"seed": 9')
+    expect(page.get_by_text("Finish reason")).to_be_visible()
+    expect(page.locator("dd", has_text="stop").first).to_be_visible()
