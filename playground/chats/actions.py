@@ -12,9 +12,10 @@ from django.utils import timezone
 from playground.llm.client import ProviderKind
 from playground.llm.params import Params, ParamsError, validate
 from playground.providers.models import Provider
+from playground.workspaces.models import Membership
 
 from . import cancellation, events, runner
-from .models import Message, Session
+from .models import Message, Preset, Session
 
 
 class ReplyRefused(Exception):
@@ -55,19 +56,19 @@ def _title_from(text: str) -> str:
     return first_line[:TITLE_LENGTH].rstrip() + ("…" if len(first_line) > TITLE_LENGTH else "")
 
 
-def effective_params(session: Session, provider: Provider, model: str) -> Params:
-    """The session's settings, checked against the provider and model they will be sent to
-    (the model may have changed since they were saved)."""
+def checked_params(data: dict, provider: Provider, model: str, refusal: str) -> Params:
+    """Stored settings, checked against the provider and model they will be sent to (the
+    model may have changed since they were saved); ``refusal`` starts the message if not."""
     try:
-        return validate(Params.from_dict(session.params), ProviderKind(provider.kind), model)
+        return validate(Params.from_dict(data), ProviderKind(provider.kind), model)
     except ParamsError as exc:
         first = next(iter(exc.errors.values()))
-        raise ReplyRefused(f"Check the chat settings: {first}") from None
+        raise ReplyRefused(f"{refusal}: {first}") from None
 
 
 def _new_assistant(session: Session, parent: Message, user) -> Message:
     provider, model = choose_model(session.provider, session.model)
-    params = effective_params(session, provider, model)
+    params = checked_params(session.params, provider, model, "Check the chat settings")
     return Message.objects.create(
         session=session,
         parent=parent,
@@ -179,3 +180,47 @@ def fail_all_in_process_streams() -> int:
         error_message="The generation stopped because the server restarted.",
         finished_at=timezone.now(),
     )
+
+
+PRESET_NAME_LENGTH = 80
+
+
+def can_set_default_preset(user, workspace) -> bool:
+    return workspace.memberships.filter(
+        user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+    ).exists()
+
+
+def save_preset(session: Session, user, name: str, make_default: bool) -> tuple[Preset, bool]:
+    """The session's current settings under ``name`` in its workspace (replacing a preset of
+    that name); (preset, created)."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ReplyRefused("Give the preset a name.")
+    if len(name) > PRESET_NAME_LENGTH:
+        raise ReplyRefused(f"A preset name is at most {PRESET_NAME_LENGTH} characters.")
+    workspace = session.workspace
+    if make_default and not can_set_default_preset(user, workspace):
+        raise ReplyRefused("Only the workspace's owners and admins can set its default preset.")
+    with transaction.atomic():
+        if make_default:
+            Preset.objects.filter(workspace=workspace, is_default=True).update(is_default=False)
+        preset, created = Preset.objects.update_or_create(
+            workspace=workspace,
+            name=name,
+            defaults={"params": session.params, "created_by": user, "is_default": make_default},
+        )
+    return preset, created
+
+
+def apply_preset(session: Session, preset: Preset) -> None:
+    """The preset's settings on the session, if they fit its provider and model."""
+    provider, model = choose_model(session.provider, session.model)
+    checked_params(preset.params, provider, model, f"“{preset.name}” does not fit {model}")
+    session.params = preset.params
+    session.save(update_fields=["params", "updated_at"])
+
+
+def default_params(workspace) -> dict:
+    preset = Preset.objects.filter(workspace=workspace, is_default=True).first()
+    return dict(preset.params) if preset else {}

@@ -150,3 +150,33 @@ class Message(models.Model):
             return None
         seconds = (self.finished_at - self.first_token_at).total_seconds()
         return round(tokens / seconds, 1) if seconds > 0 else None
+
+
+class Preset(models.Model):
+    """Named chat settings shared by a workspace; one of them may be the workspace's default,
+    which new chats start with."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="presets"
+    )
+    name = models.CharField(max_length=80)
+    params = models.JSONField(default=dict, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="preset_name_per_workspace"),
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=models.Q(is_default=True),
+                name="one_default_preset_per_workspace",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from playground.llm import snippets
@@ -18,7 +19,7 @@ from playground.workspaces.access import personal_workspace
 from . import access, actions
 from .forms import ParamsForm
 from .generation import requests_for
-from .models import Message, Session
+from .models import Message, Preset, Session
 
 SIDEBAR_LIMIT = 200
 
@@ -75,7 +76,7 @@ def new_chat(request: HttpRequest) -> HttpResponse:
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     session = access.session_for(request.user, session_id)
     actions.fail_stale_streams(session)
-    return _page(request, session)
+    return _page(request, session, settings_open=request.GET.get("settings") == "open")
 
 
 def _selected_model(request: HttpRequest) -> tuple[Provider | None, str]:
@@ -122,11 +123,13 @@ def start_session(request: HttpRequest) -> HttpResponse:
     except actions.ReplyRefused as refusal:
         return _refused(request, None, str(refusal), text)
     provider = provider or default_provider()
+    workspace = personal_workspace(request.user)
     session = Session.objects.create(
-        workspace=personal_workspace(request.user),
+        workspace=workspace,
         created_by=request.user,
         provider=provider,
         model=actions.choose_model(provider, model)[1],
+        params=actions.default_params(workspace),
     )
     actions.start_reply(session, request.user, text)
     response = redirect("chats:session", session_id=session.pk)
@@ -182,6 +185,7 @@ def _settings_form(session: Session, data=None) -> ParamsForm:
 def _settings_context(session: Session, form: ParamsForm, saved: bool = False) -> dict:
     params = getattr(form, "params", None) or Params.from_dict(session.params)
     return {
+        "presets": list(Preset.objects.filter(workspace_id=session.workspace_id)),
         "session": session,
         "settings_form": form,
         "saved": saved,
@@ -250,6 +254,63 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
         ],
     }
     return render(request, "chats/details.html", context)
+
+
+def _back_to_settings(session: Session) -> HttpResponse:
+    return redirect(f"{reverse('chats:session', args=[session.pk])}?settings=open#settings-form")
+
+
+@login_required
+@require_POST
+def save_preset(request: HttpRequest, session_id) -> HttpResponse:
+    """The chat's current settings as a named preset of its workspace."""
+    session = access.session_for(request.user, session_id)
+    try:
+        preset, created = actions.save_preset(
+            session,
+            request.user,
+            request.POST.get("name", ""),
+            make_default=request.POST.get("make_default") == "on",
+        )
+    except actions.ReplyRefused as refusal:
+        flash.error(request, str(refusal))
+    else:
+        flash.success(request, f"{'Saved' if created else 'Updated'} the preset “{preset.name}”.")
+    return _back_to_settings(session)
+
+
+def _preset_for(session: Session, preset_id) -> Preset:
+    try:
+        return Preset.objects.get(workspace_id=session.workspace_id, pk=int(preset_id))
+    except (Preset.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such preset") from None
+
+
+@login_required
+@require_POST
+def apply_preset(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    preset = _preset_for(session, request.POST.get("preset"))
+    try:
+        actions.apply_preset(session, preset)
+    except actions.ReplyRefused as refusal:
+        flash.error(request, str(refusal))
+    else:
+        flash.success(request, f"Applied the preset “{preset.name}”.")
+    return _back_to_settings(session)
+
+
+@login_required
+@require_POST
+def delete_preset(request: HttpRequest, session_id) -> HttpResponse:
+    session = access.session_for(request.user, session_id)
+    preset = _preset_for(session, request.POST.get("preset"))
+    if preset.is_default and not actions.can_set_default_preset(request.user, session.workspace):
+        flash.error(request, "Only the workspace's owners and admins delete its default preset.")
+    else:
+        preset.delete()
+        flash.success(request, f"Deleted the preset “{preset.name}”.")
+    return _back_to_settings(session)
 
 
 @login_required

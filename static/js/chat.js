@@ -58,7 +58,8 @@
   });
 
   document.addEventListener("submit", function (event) {
-    const message = event.target.dataset && event.target.dataset.confirm;
+    const message = (event.submitter && event.submitter.dataset.confirmButton) ||
+      (event.target.dataset && event.target.dataset.confirm);
     if (message && !window.confirm(message)) event.preventDefault();
   });
 

@@ -223,3 +223,23 @@ def test_settings_reach_view_code_and_the_inspector(page, app):
     expect(page.locator("code.language-bash").first).to_contain_text('"seed": 9')
     expect(page.get_by_text("Finish reason")).to_be_visible()
     expect(page.locator("dd", has_text="stop").first).to_be_visible()
+
+
+def test_a_default_preset_is_what_new_chats_start_with(page, app):
+    sign_up(page, app)
+    send(page, "#think:5 #answer:10 hello")
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    page.get_by_role("button", name="Chat settings").click()
+    page.get_by_label("Temperature").fill("0.35")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    page.get_by_label("Save the chat's settings as a preset").fill("Cool")
+    page.get_by_label("New chats in this workspace start with it").check()
+    page.get_by_role("button", name="Save preset").click()
+    expect(page.get_by_text("Saved the preset “Cool”.")).to_be_visible()
+    expect(page.get_by_label("Preset", exact=True)).to_contain_text("Cool (default)")
+    page.get_by_role("link", name="New chat").first.click()
+    send(page, "#think:5 #answer:10 another")
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    page.get_by_role("button", name="Chat settings").click()
+    expect(page.get_by_label("Temperature")).to_have_value("0.35")
