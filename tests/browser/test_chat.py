@@ -142,26 +142,50 @@ def test_new_chat_and_sidebar(page, app):
     expect(page.locator(".msg-user")).to_have_text(["Alpha topic"])
 
 
+CHAT_URL = re.compile(r"/chat/[0-9a-f-]{36}$")
+
+
+def start_chat(page: Page, app: Stack) -> None:
+    sign_up(page, app)
+    send(page, "#think:5 #answer:10 hello")
+    page.wait_for_url(CHAT_URL)
+
+
+def save_settings(page: Page, values: dict[str, str], close: bool = True) -> None:
+    """Open the drawer, fill fields by their labels, save, and see it saved."""
+    page.get_by_role("button", name="Chat settings").click()
+    for label, value in values.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    if close:
+        page.get_by_role("button", name="Close settings").click()
+
+
+def send_and_finish(page: Page, text: str):
+    answers = page.locator(".msg-assistant")
+    before = answers.count()
+    send(page, text)
+    expect(answers).to_have_count(before + 1)
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
+    return answer
+
+
 def test_a_second_message_in_a_chat_appears_once_and_finishes(page, app):
     """The websocket announces new messages and the send's own response carries them too;
     whichever comes first, each message is on the page once and its answer ends."""
-    sign_up(page, app)
-    send(page, "#think:5 #answer:10 first")
-    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    start_chat(page, app)
     expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
     for n in range(2):
-        send(page, f"#think:5 #answer:10 again {n}")
-        expect(page.locator(".msg")).to_have_count(4 + 2 * n, timeout=10000)
-        expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
+        send_and_finish(page, f"#think:5 #answer:10 again {n}")
         ids = page.locator(".msg").evaluate_all("els => els.map(e => e.id)")
-        assert len(ids) == len(set(ids)), ids
+        assert len(ids) == len(set(ids)) == 4 + 2 * n, ids
     expect(page.get_by_role("button", name="Send")).to_be_visible()
 
 
 def test_settings_are_saved_from_the_drawer_and_a_bad_value_is_named(page, app):
-    sign_up(page, app)
-    send(page, "#think:5 #answer:10 hello")
-    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    start_chat(page, app)
     page.get_by_role("button", name="Chat settings").click()
     page.get_by_role("button", name="Use the recommended maths system prompt").click()
     prompt = page.get_by_label("System prompt", exact=True)
@@ -169,10 +193,8 @@ def test_settings_are_saved_from_the_drawer_and_a_bad_value_is_named(page, app):
     page.get_by_label("Temperature").fill("7")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Temperature must be in [0, 2] here.")).to_be_visible()
-    page.get_by_label("Temperature").fill("0.4")
-    page.get_by_label("Seed").fill("9")
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    page.get_by_role("button", name="Close settings").click()
+    save_settings(page, {"Temperature": "0.4", "Seed": "9"}, close=False)
     page.reload()
     page.get_by_role("button", name="Chat settings").click()
     expect(page.get_by_label("Temperature")).to_have_value("0.4")
@@ -180,19 +202,9 @@ def test_settings_are_saved_from_the_drawer_and_a_bad_value_is_named(page, app):
 
 
 def test_the_thinking_budget_stops_the_thinking_and_the_answer_follows(page, app):
-    sign_up(page, app)
-    send(page, "#think:5 #answer:10 hello")
-    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
-    page.get_by_role("button", name="Chat settings").click()
-    page.get_by_label("Max output tokens").fill("6000")
-    page.get_by_label("Thinking budget (tokens)").fill("1000")
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
-    page.get_by_role("button", name="Close settings").click()
-    send(page, "#tps:0 #think:3000 #answer:30 a hard one")
-    expect(page.locator(".msg-assistant")).to_have_count(2)
-    answer = last_answer(page)
-    expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
+    start_chat(page, app)
+    save_settings(page, {"Max output tokens": "6000", "Thinking budget (tokens)": "1000"})
+    answer = send_and_finish(page, "#tps:0 #think:3000 #answer:30 a hard one")
     expect(answer.locator(".msg-meta")).to_contain_text(
         "thinking stopped at the budget of 1,000 tokens"
     )
@@ -200,20 +212,9 @@ def test_the_thinking_budget_stops_the_thinking_and_the_answer_follows(page, app
 
 
 def test_settings_reach_view_code_and_the_inspector(page, app):
-    sign_up(page, app)
-    send(page, "#think:5 #answer:10 hello")
-    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
-    page.get_by_role("button", name="Chat settings").click()
-    page.get_by_label("Temperature").fill("0.4")
-    page.get_by_label("Seed").fill("9")
-    page.get_by_label("Stop sequence 1").fill("THE END")
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
-    page.get_by_role("button", name="Close settings").click()
-    send(page, "#think:5 #answer:10 with settings")
-    expect(page.locator(".msg-assistant")).to_have_count(2)
-    answer = last_answer(page)
-    expect(answer).to_have_attribute("data-status", "complete", timeout=20000)
+    start_chat(page, app)
+    save_settings(page, {"Temperature": "0.4", "Seed": "9", "Stop sequence 1": "THE END"})
+    answer = send_and_finish(page, "#think:5 #answer:10 with settings")
     answer.get_by_role("link", name="Request details: view code and inspector").click()
     expect(page.get_by_role("heading", name="Request details")).to_be_visible()
     python = page.locator("code.language-python").first
@@ -226,13 +227,8 @@ def test_settings_reach_view_code_and_the_inspector(page, app):
 
 
 def test_a_default_preset_is_what_new_chats_start_with(page, app):
-    sign_up(page, app)
-    send(page, "#think:5 #answer:10 hello")
-    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
-    page.get_by_role("button", name="Chat settings").click()
-    page.get_by_label("Temperature").fill("0.35")
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_text("Saved. The next answer uses these settings.")).to_be_visible()
+    start_chat(page, app)
+    save_settings(page, {"Temperature": "0.35"}, close=False)
     page.get_by_label("Save the chat's settings as a preset").fill("Cool")
     page.get_by_label("New chats in this workspace start with it").check()
     page.get_by_role("button", name="Save preset").click()
@@ -240,6 +236,6 @@ def test_a_default_preset_is_what_new_chats_start_with(page, app):
     expect(page.get_by_label("Preset", exact=True)).to_contain_text("Cool (default)")
     page.get_by_role("link", name="New chat").first.click()
     send(page, "#think:5 #answer:10 another")
-    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    page.wait_for_url(CHAT_URL)
     page.get_by_role("button", name="Chat settings").click()
     expect(page.get_by_label("Temperature")).to_have_value("0.35")
