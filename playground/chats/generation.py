@@ -403,6 +403,7 @@ class Generation:
         normalizer = self.normalizer
         message.finish_reason = (normalizer.finish_reason if normalizer else None) or ""
         message.request_id = (self.outcome.request_id or "")[:200]
+        message.retries = min(self.outcome.retries, 32767)
         usage = normalizer.usage if normalizer else None
         message.usage_raw = usage.raw if usage is not None else None
         # A budget-forced answer took two requests; the first one's usage is lost with it.

@@ -95,6 +95,7 @@ class Message(models.Model):
     thinking_budget_hit = models.PositiveIntegerField(null=True, blank=True)
     # The provider's usage object as it came (for the inspector); null when none came.
     usage_raw = models.JSONField(null=True, blank=True)
+    retries = models.PositiveSmallIntegerField(default=0)  # by the SDK, before the answer came
     finish_reason = models.CharField(max_length=30, blank=True)
     request_id = models.CharField(max_length=200, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -115,6 +115,7 @@ class StreamOutcome:
 
     request_id: str | None = None
     completed: bool = False
+    retries: int = 0  # attempts the SDK retried (429, 5xx, connection errors), over all requests
 
 
 async def stream_chat(
@@ -130,6 +131,7 @@ async def stream_chat(
     body = {**request, "stream": True}
     try:
         async with client.chat.completions.with_streaming_response.create(**body) as response:
+            outcome.retries += _retries_taken(response.http_response.request)
             outcome.request_id = response.request_id or response.headers.get("x-request-id")
             done = False
             async for data in sse_data(response.http_response.aiter_bytes()):
@@ -150,6 +152,7 @@ async def stream_chat(
                 raise ProviderError(ErrorKind.INTERRUPTED, "stream ended without finish_reason")
             outcome.completed = True
     except openai.APIStatusError as exc:
+        outcome.retries += _retries_taken(exc.response.request)
         detail = _error_detail(exc)
         raise ProviderError(
             kind_for_status(exc.status_code, detail), detail, exc.status_code
@@ -163,6 +166,14 @@ async def stream_chat(
     except httpx2.TransportError as exc:
         # A connection lost after the first byte: the SDK does not wrap errors while iterating.
         raise ProviderError(ErrorKind.INTERRUPTED, type(exc).__name__) from exc
+
+
+def _retries_taken(request: httpx2.Request) -> int:
+    """The SDK numbers each attempt in a header; the last attempt's number is the retries."""
+    try:
+        return max(0, int(request.headers.get("x-stainless-retry-count", "0")))
+    except ValueError:
+        return 0
 
 
 def _connection_failed(exc: BaseException) -> bool:

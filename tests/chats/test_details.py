@@ -80,6 +80,7 @@ def test_the_inspector_shows_what_came_back(owner, owner_client, simulator):
     html = page.content.decode()
     assert answer.usage_raw and '"completion_tokens"' in unescape(html)
     assert f"Finish reason</dt><dd>{answer.finish_reason}" in html
+    assert "<dt>Retries</dt><dd>0</dd>" in html
     for label in ("Queued", "Started", "First token", "Thinking ended", "Finished"):
         assert f"<dt>{label}</dt>" in html
 

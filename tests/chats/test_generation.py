@@ -53,6 +53,7 @@ def test_rate_limit_is_retried_then_explained(owner, simulator, settings):
     assert answer.error_kind == "rate_limited"
     assert "rate limiting" in answer.error_message
     assert sim.stats.requests - before == 2
+    assert answer.retries == 1  # shown in the inspector
 
 
 def test_stop_keeps_the_partial_text_and_closes_upstream(owner, simulator):
