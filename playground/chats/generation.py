@@ -33,7 +33,7 @@ from playground.llm.client import (
 from playground.llm.coalesce import Coalescer
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import StreamNormalizer, ThinkingFormat
-from playground.llm.params import Params, request_fields, system_message
+from playground.llm.params import MODEL_OUTPUT_LIMITS, Params, request_fields, system_message
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 
 from . import cancellation, events
@@ -131,13 +131,18 @@ def requests_for(message: Message) -> list[dict]:
 def build_request(message: Message) -> dict:
     """The request exactly as sent, from the settings recorded on the answer."""
     params = Params.from_dict(message.params)
-    kind = ProviderKind(message.provider.kind) if message.provider else ProviderKind.SIMULATOR
-    return {
+    request = {
         "model": message.model,
         "messages": system_message(params) + build_messages(message),
         "stream_options": {"include_usage": True},
-        **request_fields(params, kind, message.model),
     }
+    if not message.params:
+        # Answered before chats had settings: it was sent without sampling fields.
+        if message.model in MODEL_OUTPUT_LIMITS:
+            request["max_tokens"] = MODEL_OUTPUT_LIMITS[message.model]
+        return request
+    kind = ProviderKind(message.provider.kind) if message.provider else ProviderKind.SIMULATOR
+    return request | request_fields(params, kind, message.model)
 
 
 _clients: LoopLocal[dict[ProviderConfig, openai.AsyncOpenAI]] = LoopLocal(dict)

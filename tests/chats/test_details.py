@@ -104,3 +104,20 @@ def test_outsiders_and_questions_get_404(owner, owner_client, outsider_client, s
     assert owner_client.get(f"/message/{question.pk}/details").status_code == 404
     assert owner_client.get("/message/abc/details").status_code == 404
     assert Message.objects.count() == 2
+
+
+def test_an_answer_from_before_settings_shows_the_request_it_was_sent(
+    owner, owner_client, simulator
+):
+    session = new_session(owner, simulator)
+    _, answer = actions.start_reply(session, owner, "old")
+    runner.wait_idle()
+    Message.objects.filter(pk=answer.pk).update(params={})
+    body = curl_body(owner_client.get(f"/message/{answer.pk}/details").content.decode())
+    assert body == {
+        "model": "MiniMax-M1-40k",
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "old"}],
+        "max_tokens": 40000,
+        "stream": True,
+    }
