@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +39,7 @@ from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 
 from . import cancellation, events
 from .looplocal import LoopLocal
-from .models import Message
+from .models import Message, Session
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +86,31 @@ def build_messages(message: Message) -> list[dict[str, str]]:
     while node is not None:
         path.append(node)
         node = by_id.get(node.parent_id)
+    return conversation(reversed(path))
+
+
+def conversation(path: Iterable[Message]) -> list[dict[str, str]]:
     # Earlier thinking is not sent back: M1 reasons afresh each turn and it would cost input.
     return [
         {"role": m.role, "content": m.content}
-        for m in reversed(path)
+        for m in path
         if m.content or m.role == Message.Role.USER
     ]
+
+
+NEXT_MESSAGE_PLACEHOLDER = "(your next message)"
+
+
+def draft_request(session: Session, params: Params, kind: ProviderKind) -> dict:
+    """The request the next message would make with the settings as they stand; the message
+    itself is a placeholder."""
+    next_message = {"role": "user", "content": NEXT_MESSAGE_PLACEHOLDER}
+    request = {
+        "model": session.model,
+        "messages": [*system_message(params), *conversation(session.branch()), next_message],
+        "stream_options": {"include_usage": True},
+    }
+    return request | request_fields(params, kind, session.model)
 
 
 def continuation_request(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("chat/<str:session_id>/send", views.send_message, name="send"),
     path("chat/<str:session_id>/model", views.set_model, name="set_model"),
     path("chat/<str:session_id>/settings", views.session_settings, name="settings"),
+    path("chat/<str:session_id>/code", views.session_code, name="code"),
     path("chat/<str:session_id>/presets/save", views.save_preset, name="save_preset"),
     path("chat/<str:session_id>/presets/apply", views.apply_preset, name="apply_preset"),
     path("chat/<str:session_id>/presets/delete", views.delete_preset, name="delete_preset"),

@@ -18,7 +18,7 @@ from playground.workspaces.access import personal_workspace
 
 from . import access, actions
 from .forms import ParamsForm
-from .generation import requests_for
+from .generation import draft_request, requests_for
 from .models import Message, Preset, Session
 
 SIDEBAR_LIMIT = 200
@@ -213,24 +213,20 @@ def session_settings(request: HttpRequest, session_id) -> HttpResponse:
     return _page(request, session, status=422, settings_form=form, settings_open=True)
 
 
-@login_required
-@require_GET
-def message_details(request: HttpRequest, message_id) -> HttpResponse:
-    """View code and the inspector: the exact requests an answer was generated with, and what
-    came back (finish reason, usage as reported, request id, timings)."""
-    message = access.message_for(request.user, message_id)
-    if message.role != Message.Role.ASSISTANT:
-        raise Http404("Only answers have request details.")
-    provider = message.provider
+def _provider_endpoint(request: HttpRequest, provider: Provider | None) -> tuple[ProviderKind, str]:
+    """The provider's kind and the base URL its code snippets call (the simulator's HTTP face
+    for the built-in simulator)."""
     kind = ProviderKind(provider.kind) if provider else ProviderKind.SIMULATOR
     if provider is None or kind == ProviderKind.SIMULATOR:
-        base_url = request.build_absolute_uri("/simulator/v1")
-    else:
-        base_url = provider.base_url
-    requests = []
-    for number, sent in enumerate(requests_for(message), start=1):
+        return kind, request.build_absolute_uri("/simulator/v1")
+    return kind, provider.base_url
+
+
+def _code_views(requests: list[dict], base_url: str, kind: ProviderKind) -> list[dict]:
+    views = []
+    for number, sent in enumerate(requests, start=1):
         shown = snippets.abbreviated(sent)
-        requests.append(
+        views.append(
             {
                 "number": number,
                 "python": snippets.python_code(shown, base_url, kind),
@@ -239,10 +235,43 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
                 "body": json.dumps(snippets.http_body(shown), indent=2, ensure_ascii=False),
             }
         )
+    return views
+
+
+@login_required
+@require_GET
+def session_code(request: HttpRequest, session_id) -> HttpResponse:
+    """View code for the settings as they stand: what sending the next message would send."""
+    session = access.session_for(request.user, session_id)
+    try:
+        provider, model = actions.choose_model(session.provider, session.model)
+        params = actions.checked_params(session.params, provider, model, "Check the chat settings")
+    except actions.ReplyRefused as refusal:
+        flash.error(request, str(refusal))
+        return _back_to_settings(session)
+    kind, base_url = _provider_endpoint(request, provider)
+    context = {
+        "message": None,
+        "session": session,
+        "requests": _code_views([draft_request(session, params, kind)], base_url, kind),
+        "base_url": base_url,
+    }
+    return render(request, "chats/details.html", context)
+
+
+@login_required
+@require_GET
+def message_details(request: HttpRequest, message_id) -> HttpResponse:
+    """View code and the inspector: the exact requests an answer was generated with, and what
+    came back (finish reason, usage as reported, request id, timings)."""
+    message = access.message_for(request.user, message_id)
+    if message.role != Message.Role.ASSISTANT:
+        raise Http404("Only answers have request details.")
+    kind, base_url = _provider_endpoint(request, message.provider)
     context = {
         "message": message,
         "session": message.session,
-        "requests": requests,
+        "requests": _code_views(requests_for(message), base_url, kind),
         "base_url": base_url,
         "usage_raw": json.dumps(message.usage_raw, indent=2) if message.usage_raw else "",
         "timings": [

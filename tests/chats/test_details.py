@@ -121,3 +121,27 @@ def test_an_answer_from_before_settings_shows_the_request_it_was_sent(
         "max_tokens": 40000,
         "stream": True,
     }
+
+
+def test_view_code_for_the_settings_as_they_stand(owner, owner_client, simulator):
+    session = new_session(owner, simulator)
+    actions.start_reply(session, owner, "first question")
+    runner.wait_idle()
+    session.refresh_from_db()
+    session.params = {"system_prompt": "Be terse.", "seed": 3}
+    session.save()
+    page = owner_client.get(f"/chat/{session.pk}/code")
+    body = curl_body(page.content.decode())
+    assert page.status_code == 200 and body["seed"] == 3
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert body["messages"][-1]["content"] == "(your next message)"
+    assert "Inspector" not in page.content.decode()
+
+
+def test_view_code_for_settings_that_no_longer_fit_says_why(owner, owner_client, simulator):
+    session = new_session(owner, simulator)
+    session.params = {"max_tokens": 70000}
+    session.save()
+    response = owner_client.get(f"/chat/{session.pk}/code", follow=True)
+    assert "Check the chat settings" in response.content.decode()
