@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, InvalidStateError
 from contextlib import suppress
@@ -127,6 +128,7 @@ class _RedisPublisher:
         self._client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self._pending: deque[_Op] = deque()
         self._wake = threading.Event()
+        self._expired_at: dict[str, float] = {}  # frame key -> when its TTL was last set
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="frame-publisher", daemon=True)
         self._thread.start()
@@ -159,13 +161,16 @@ class _RedisPublisher:
     def _send(self, batch: list[_Op]) -> None:
         """In order: a frame is kept before it is announced, so a snapshot taken after a
         viewer saw frame N contains frame N."""
+        now = time.monotonic()
         expiring: set[str] = set()
+        dropped: list[str] = []
         with self._client.pipeline(transaction=False) as pipe:
             for op in batch:
                 key = RedisFrameBuffer.key(op.message_id)
                 if op.buffered is not None:
                     pipe.rpush(key, RedisFrameBuffer.encode(*op.buffered))
-                    if key not in expiring:  # once a batch, not once a frame
+                    last = self._expired_at.get(key)
+                    if key not in expiring and (last is None or now - last > EXPIRE_EVERY_SECONDS):
                         expiring.add(key)
                         pipe.expire(key, FRAME_TTL_SECONDS)
                 if op.frame is not None:
@@ -173,8 +178,17 @@ class _RedisPublisher:
                     pipe.publish(channel, self._layer.serialize(_envelope(op.frame)))
                 if op.drop:
                     pipe.delete(key)
+                    dropped.append(key)
             pipe.execute()
+        # Only once Redis has them: a failed pipeline's keys get their EXPIRE in the next one.
+        self._expired_at.update(dict.fromkeys(expiring, now))
+        for key in dropped:
+            self._expired_at.pop(key, None)
 
+
+# A frame key's TTL is set with its first frame and refreshed this often, not on every frame
+# (an EXPIRE a frame was a third of the pipeline's commands).
+EXPIRE_EVERY_SECONDS = 60.0
 
 _loop_publishers: LoopLocal[_LoopPublisher] = LoopLocal(_LoopPublisher)
 _redis_publisher: _RedisPublisher | None = None

@@ -21,6 +21,8 @@ async def deliver_one_stream(layer, buffer) -> tuple:
     events.stream_frame("ab12", 7, {"seq": 2}, (2, "more", "Hi"))
     received = [(await layer.receive(channel))["frame"]["seq"] for _ in range(2)]
     kept = await buffer.read(7)
+    if isinstance(buffer, streambuffer.RedisFrameBuffer):  # kept frames expire if never dropped
+        assert 0 < await buffer.client().ttl(buffer.key(7)) <= streambuffer.FRAME_TTL_SECONDS
     await events.end_stream("ab12", 7, {"seq": 3, "type": "final"})
     received.append((await layer.receive(channel))["frame"]["seq"])
     await layer.group_discard(GROUP, channel)
