@@ -221,6 +221,12 @@ def apply_preset(session: Session, preset: Preset) -> None:
     session.save(update_fields=["params", "updated_at"])
 
 
+def delete_preset(user, preset: Preset) -> None:
+    if preset.is_default and not can_set_default_preset(user, preset.workspace):
+        raise ReplyRefused("Only the workspace's owners and admins delete its default preset.")
+    preset.delete()
+
+
 def default_params(workspace) -> dict:
     preset = Preset.objects.filter(workspace=workspace, is_default=True).first()
     return dict(preset.params) if preset else {}

@@ -36,6 +36,7 @@ from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import StreamNormalizer, ThinkingFormat
 from playground.llm.params import MODEL_OUTPUT_LIMITS, Params, request_fields, system_message
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
+from playground.providers.models import kind_of
 
 from . import cancellation, events
 from .looplocal import LoopLocal
@@ -141,7 +142,7 @@ def requests_for(message: Message) -> list[dict]:
     first = build_request(message)
     requests = [first]
     if message.thinking_budget_hit and message.error_kind != ErrorKind.THINKING_BUDGET:
-        kind = ProviderKind(message.provider.kind) if message.provider else ProviderKind.SIMULATOR
+        kind = kind_of(message.provider)
         requests.append(
             continuation_request(first, message.reasoning, message.thinking_budget_hit, kind)
         )
@@ -161,7 +162,7 @@ def build_request(message: Message) -> dict:
         if message.model in MODEL_OUTPUT_LIMITS:
             request["max_tokens"] = MODEL_OUTPUT_LIMITS[message.model]
         return request
-    kind = ProviderKind(message.provider.kind) if message.provider else ProviderKind.SIMULATOR
+    kind = kind_of(message.provider)
     return request | request_fields(params, kind, message.model)
 
 

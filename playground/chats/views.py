@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from playground.llm import snippets
 from playground.llm.client import ProviderKind
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
-from playground.providers.models import Provider, default_provider
+from playground.providers.models import Provider, default_provider, kind_of
 from playground.workspaces.access import personal_workspace
 
 from . import access, actions
@@ -171,12 +171,8 @@ def set_model(request: HttpRequest, session_id) -> HttpResponse:
     return redirect("chats:session", session_id=session.pk)
 
 
-def _provider_kind(session: Session) -> ProviderKind:
-    return ProviderKind(session.provider.kind) if session.provider else ProviderKind.SIMULATOR
-
-
 def _settings_form(session: Session, data=None) -> ParamsForm:
-    kind, model = _provider_kind(session), session.model
+    kind, model = kind_of(session.provider), session.model
     if data is not None:
         return ParamsForm(data, kind=kind, model=model)
     return ParamsForm.for_params(Params.from_dict(session.params), kind=kind, model=model)
@@ -216,8 +212,8 @@ def session_settings(request: HttpRequest, session_id) -> HttpResponse:
 def _provider_endpoint(request: HttpRequest, provider: Provider | None) -> tuple[ProviderKind, str]:
     """The provider's kind and the base URL its code snippets call (the simulator's HTTP face
     for the built-in simulator)."""
-    kind = ProviderKind(provider.kind) if provider else ProviderKind.SIMULATOR
-    if provider is None or kind == ProviderKind.SIMULATOR:
+    kind = kind_of(provider)
+    if kind == ProviderKind.SIMULATOR:
         return kind, request.build_absolute_uri("/simulator/v1")
     return kind, provider.base_url
 
@@ -315,31 +311,34 @@ def _preset_for(session: Session, preset_id) -> Preset:
         raise Http404("No such preset") from None
 
 
-@login_required
-@require_POST
-def apply_preset(request: HttpRequest, session_id) -> HttpResponse:
+def _on_preset(request: HttpRequest, session_id, act, done: str) -> HttpResponse:
+    """Act on a preset of the chat's workspace, then say what happened in the drawer."""
     session = access.session_for(request.user, session_id)
     preset = _preset_for(session, request.POST.get("preset"))
     try:
-        actions.apply_preset(session, preset)
+        act(session, preset)
     except actions.ReplyRefused as refusal:
         flash.error(request, str(refusal))
     else:
-        flash.success(request, f"Applied the preset “{preset.name}”.")
+        flash.success(request, f"{done} the preset “{preset.name}”.")
     return _back_to_settings(session)
+
+
+@login_required
+@require_POST
+def apply_preset(request: HttpRequest, session_id) -> HttpResponse:
+    return _on_preset(request, session_id, actions.apply_preset, "Applied")
 
 
 @login_required
 @require_POST
 def delete_preset(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.session_for(request.user, session_id)
-    preset = _preset_for(session, request.POST.get("preset"))
-    if preset.is_default and not actions.can_set_default_preset(request.user, session.workspace):
-        flash.error(request, "Only the workspace's owners and admins delete its default preset.")
-    else:
-        preset.delete()
-        flash.success(request, f"Deleted the preset “{preset.name}”.")
-    return _back_to_settings(session)
+    return _on_preset(
+        request,
+        session_id,
+        lambda session, preset: actions.delete_preset(request.user, preset),
+        "Deleted",
+    )
 
 
 @login_required

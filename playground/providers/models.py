@@ -80,5 +80,11 @@ class Provider(models.Model):
         )
 
 
+def kind_of(provider: Provider | None) -> ProviderKind:
+    """A provider's kind; a removed provider (a null foreign key) counts as the simulator, the
+    shape of request the app falls back to."""
+    return ProviderKind(provider.kind) if provider is not None else ProviderKind.SIMULATOR
+
+
 def default_provider() -> Provider | None:
     return Provider.objects.enabled().order_by("-is_default", "pk").first()

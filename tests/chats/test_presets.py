@@ -99,3 +99,17 @@ def test_delete(owner, owner_client, simulator):
     preset = Preset.objects.create(workspace=session.workspace, name="Old", params={})
     owner_client.post(f"/chat/{session.pk}/presets/delete", {"preset": preset.pk})
     assert not Preset.objects.exists()
+
+
+def test_only_owners_and_admins_delete_the_default(owner, member, simulator):
+    from tests.conftest import client_for
+
+    workspace = personal_workspace(owner)
+    Membership.objects.create(workspace=workspace, user=member, role=Membership.Role.MEMBER)
+    preset = Preset.objects.create(workspace=workspace, name="Team", params={}, is_default=True)
+    session = new_session(owner, simulator)
+    response = client_for(member).post(
+        f"/chat/{session.pk}/presets/delete", {"preset": preset.pk}, follow=True
+    )
+    assert "owners and admins delete its default preset" in response.content.decode()
+    assert Preset.objects.filter(pk=preset.pk).exists()
