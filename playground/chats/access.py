@@ -6,7 +6,7 @@ import uuid
 
 from django.http import Http404
 
-from .models import Message, Session
+from .models import Comparison, Message, Session
 
 
 def _as_uuid(value) -> uuid.UUID:
@@ -38,3 +38,14 @@ def message_for(user, message_id) -> Message:
         )
     except (Message.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("No such message") from None
+
+
+def comparison_for(user, comparison_id) -> Comparison:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such comparison")
+    try:
+        return Comparison.objects.select_related("workspace").get(
+            pk=_as_uuid(comparison_id), workspace__memberships__user=user
+        )
+    except Comparison.DoesNotExist:
+        raise Http404("No such comparison") from None

@@ -51,7 +51,7 @@ def choose_model(provider: Provider | None, model: str | None) -> tuple[Provider
     return provider, models[0]
 
 
-def _title_from(text: str) -> str:
+def title_from(text: str) -> str:
     first_line = " ".join(text.split())
     return first_line[:TITLE_LENGTH].rstrip() + ("…" if len(first_line) > TITLE_LENGTH else "")
 
@@ -105,7 +105,13 @@ def _announce(session: Session, messages: list[Message]) -> None:
         runner.dispatch(messages[-1].pk)
         html = "".join(render_message_html(m) for m in messages)
         events.publish_sync(
-            session.pk, {"type": "messages", "html": html, "ids": [m.pk for m in messages]}
+            session.pk,
+            {
+                "type": "messages",
+                "session_id": str(session.pk),
+                "html": html,
+                "ids": [m.pk for m in messages],
+            },
         )
 
     transaction.on_commit(announce)
@@ -123,10 +129,30 @@ def start_reply(session: Session, user, text: str) -> tuple[Message, Message]:
         )
         assistant = _new_assistant(session, user_message, user)
         if leaf is None and session.title == Session._meta.get_field("title").default:
-            session.title = _title_from(text)
+            session.title = title_from(text)
         session.save(update_fields=["title", "updated_at"])
         _announce(session, [user_message, assistant])
     return user_message, assistant
+
+
+# What a copied message does not take from the original: its identity, its place, and the
+# bookkeeping of a generation that is over.
+_NOT_COPIED = {"id", "session", "parent", "cancel_requested", "claimed_at", "heartbeat_at"}
+
+
+def copy_messages(messages: list[Message], into: Session) -> list[Message]:
+    """Copies of a branch (root first, finished answers only) as the branch of ``into``."""
+    copies: list[Message] = []
+    parent = None
+    for message in messages:
+        values = {
+            field.name: getattr(message, field.name)
+            for field in Message._meta.concrete_fields
+            if field.name not in _NOT_COPIED
+        }
+        parent = Message.objects.create(**values, session=into, parent=parent)
+        copies.append(parent)
+    return copies
 
 
 def retry_reply(failed: Message, user) -> Message:

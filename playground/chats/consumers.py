@@ -15,7 +15,7 @@ from django.http import Http404
 from . import access, actions
 from .events import group_for_session
 from .generation import final_frame
-from .models import Message
+from .models import Message, Session
 from .streambuffer import frame_buffer
 
 MAX_CLIENT_FRAME_BYTES = 4096
@@ -23,31 +23,38 @@ CLOSE_NOT_FOUND = 4404
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
-    session_id = None
-    group = ""
+    """The websocket of one chat. A comparison's page uses ComparisonConsumer, the same
+    protocol over the sessions of all its columns."""
+
+    session_ids: tuple = ()
+    joined: tuple[str, ...] = ()
+
+    def authorized_sessions(self) -> list[Session]:
+        """The sessions this socket follows; Http404 when the user may not see them."""
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        return [access.session_for(self.scope.get("user"), session_id)]
 
     async def connect(self) -> None:
-        session_id = self.scope["url_route"]["kwargs"]["session_id"]
         try:
-            session = await database_sync_to_async(access.session_for)(
-                self.scope.get("user"), session_id
-            )
+            sessions = await database_sync_to_async(self.authorized_sessions)()
         except Http404:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.session_id = session.pk
-        self.group = group_for_session(session.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.session_ids = tuple(s.pk for s in sessions)
+        self.joined = tuple(group_for_session(s.pk) for s in sessions)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(actions.fail_stale_streams)(session)
+        for session in sessions:
+            await database_sync_to_async(actions.fail_stale_streams)(session)
         streaming = await self._streaming_ids()
         for message_id in streaming:
             await self._send_state(message_id)
         await self._send({"type": "ready", "streaming_ids": streaming})
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None or len(text_data) > MAX_CLIENT_FRAME_BYTES:
@@ -95,19 +102,19 @@ class SessionConsumer(AsyncWebsocketConsumer):
     def _streaming_ids(self) -> list[int]:
         return list(
             Message.objects.filter(
-                session_id=self.session_id, status=Message.Status.STREAMING
+                session_id__in=self.session_ids, status=Message.Status.STREAMING
             ).values_list("pk", flat=True)
         )
 
     @database_sync_to_async
     def _load(self, message_id: int) -> Message | None:
-        return Message.objects.filter(session_id=self.session_id, pk=message_id).first()
+        return Message.objects.filter(session_id__in=self.session_ids, pk=message_id).first()
 
     async def _send_state(self, message_id: int) -> None:
         """A streaming message's text so far, or a finished message's final frame."""
         message = await self._load(message_id)
         if message is None:
-            await self._error("No such message in this session.")
+            await self._error("No such message here.")
             return
         if not message.is_streaming:
             await self._send(
@@ -134,3 +141,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+class ComparisonConsumer(SessionConsumer):
+    """The websocket of a comparison: the frames of every column's session."""
+
+    def authorized_sessions(self) -> list[Session]:
+        comparison_id = self.scope["url_route"]["kwargs"]["comparison_id"]
+        return access.comparison_for(self.scope.get("user"), comparison_id).column_sessions()

@@ -11,6 +11,35 @@ class SessionQuerySet(models.QuerySet):
         """Sessions in every workspace the user belongs to."""
         return self.filter(workspace__memberships__user=user)
 
+    def chats(self) -> SessionQuerySet:
+        """Sessions that are chats of their own, not columns of a comparison."""
+        return self.filter(comparison__isnull=True)
+
+
+class Comparison(models.Model):
+    """One prompt sent to 2 to 4 configurations side by side. Each column is a session of its
+    own (hidden from the chat list), so it streams, retries and records exactly like a chat."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="comparisons"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comparisons"
+    )
+    title = models.CharField(max_length=200, default="New comparison")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def column_sessions(self) -> list[Session]:
+        return list(self.columns.select_related("provider").order_by("column"))
+
 
 class Session(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -27,6 +56,11 @@ class Session(models.Model):
     model = models.CharField(max_length=100, blank=True)
     # Sampling and thinking settings (playground.llm.params.Params.as_dict()); empty: defaults.
     params = models.JSONField(default=dict, blank=True)
+    # Set for a column of a comparison; such sessions are shown only on the comparison's page.
+    comparison = models.ForeignKey(
+        Comparison, on_delete=models.CASCADE, null=True, blank=True, related_name="columns"
+    )
+    column = models.PositiveSmallIntegerField(default=0)  # 1 to 4 in a comparison, left to right
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import compare_views, views
 
 app_name = "chats"
 
@@ -18,6 +18,16 @@ urlpatterns = [
     path("chat/<str:session_id>/presets/delete", views.delete_preset, name="delete_preset"),
     path("chat/<str:session_id>/rename", views.rename_session, name="rename"),
     path("chat/<str:session_id>/delete", views.delete_session, name="delete"),
+    path("chat/<str:session_id>/continue", compare_views.continue_column, name="continue"),
+    path("compare/new", compare_views.new_comparison, name="new_comparison"),
+    path("compare/start", compare_views.start_comparison, name="start_comparison"),
+    path("compare/<str:comparison_id>", compare_views.comparison_detail, name="comparison"),
+    path("compare/<str:comparison_id>/send", compare_views.send_to_all, name="compare_send"),
+    path(
+        "compare/<str:comparison_id>/delete",
+        compare_views.delete_comparison,
+        name="delete_comparison",
+    ),
     path("message/<str:message_id>/details", views.message_details, name="details"),
     path("message/<str:message_id>/stop", views.stop_message, name="stop"),
     path("message/<str:message_id>/retry", views.retry_message, name="retry"),

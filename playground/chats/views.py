@@ -19,7 +19,7 @@ from playground.workspaces.access import personal_workspace
 from . import access, actions
 from .forms import ParamsForm
 from .generation import draft_request, requests_for
-from .models import Message, Preset, Session
+from .models import Comparison, Message, Preset, Session
 
 SIDEBAR_LIMIT = 200
 
@@ -28,11 +28,22 @@ def render_message_html(message: Message) -> str:
     return render_to_string("chats/session.html#message", {"message": message})
 
 
-def _sidebar_sessions(user) -> list[Session]:
-    return list(Session.objects.for_user(user).only("id", "title", "updated_at")[:SIDEBAR_LIMIT])
+COMPARISONS_IN_SIDEBAR = 20
 
 
-def _model_choices() -> list[Provider]:
+def sidebar_context(user) -> dict:
+    """The chats and the latest comparisons of the user's workspaces, for the sidebar."""
+    chats = Session.objects.for_user(user).chats().only("id", "title", "updated_at")
+    comparisons = Comparison.objects.filter(workspace__memberships__user=user).only(
+        "id", "title", "updated_at"
+    )
+    return {
+        "sessions": list(chats[:SIDEBAR_LIMIT]),
+        "comparisons": list(comparisons[:COMPARISONS_IN_SIDEBAR]),
+    }
+
+
+def model_choices() -> list[Provider]:
     return list(Provider.objects.enabled())
 
 
@@ -46,8 +57,8 @@ def _page(
     context = {
         "session": session,
         "branch": session.branch() if session else [],
-        "sessions": _sidebar_sessions(request.user),
-        "providers": _model_choices(),
+        **sidebar_context(request.user),
+        "providers": model_choices(),
         "current_provider": provider,
         "current_model": (session.model if session else "")
         or (provider.model_ids[0] if provider and provider.model_ids else ""),
@@ -59,7 +70,7 @@ def _page(
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    latest = Session.objects.for_user(request.user).first()
+    latest = Session.objects.for_user(request.user).chats().first()
     if latest is not None and not request.GET.get("new"):
         return redirect("chats:session", session_id=latest.pk)
     return _page(request, None)
@@ -75,6 +86,8 @@ def new_chat(request: HttpRequest) -> HttpResponse:
 @require_GET
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     session = access.session_for(request.user, session_id)
+    if session.comparison_id:  # a column is shown, and answered, on its comparison's page
+        return redirect("chats:comparison", comparison_id=session.comparison_id)
     actions.fail_stale_streams(session)
     return _page(request, session, settings_open=request.GET.get("settings") == "open")
 
@@ -99,7 +112,7 @@ def _refused(request: HttpRequest, session: Session | None, error: str, text: st
                 "session": session,
                 "composer_error": error,
                 "draft": text,
-                "providers": _model_choices(),
+                "providers": model_choices(),
                 "current_provider": session.provider if session else default_provider(),
                 "current_model": session.model if session else "",
             },

@@ -5,6 +5,7 @@
   "use strict";
 
   const chat = document.getElementById("chat");
+  // A chat has one message list; a comparison has one per column (each .messages element).
   const messagesEl = document.getElementById("messages");
   const input = document.getElementById("message-input");
   const conn = document.getElementById("conn");
@@ -25,7 +26,7 @@
   applyThemeMedia();
 
   document.addEventListener("click", function (event) {
-    const target = event.target.closest("[data-theme-toggle],[data-open-sidebar],[data-close-sidebar],[data-open-drawer],[data-close-drawer],[data-copy-answer],[data-system-prompt],.copy-code");
+    const target = event.target.closest("[data-theme-toggle],[data-open-sidebar],[data-close-sidebar],[data-open-drawer],[data-close-drawer],[data-copy-answer],[data-system-prompt],[data-add-column],[data-remove-column],.copy-code");
     if (!target) return;
     if (target.matches("[data-theme-toggle]")) {
       const dark = document.documentElement.dataset.theme
@@ -47,8 +48,22 @@
     } else if (target.matches("[data-close-drawer]")) {
       document.getElementById("drawer").hidden = true;
     } else if (target.matches("[data-system-prompt]")) {
-      const box = target.closest("form")?.querySelector("textarea[name=system_prompt]");
+      const box = target.closest("[data-prompt-scope], form")?.querySelector("textarea[name$=system_prompt]");
       if (box) { box.value = target.dataset.systemPrompt; box.focus(); }
+    } else if (target.matches("[data-add-column]")) {
+      const card = document.querySelector("[data-column-card][hidden]");
+      if (card) {
+        card.hidden = false;
+        card.querySelector("[data-included]").value = "1";
+        card.querySelector("select")?.focus();
+      }
+      syncColumnButtons();
+    } else if (target.matches("[data-remove-column]")) {
+      const card = target.closest("[data-column-card]");
+      card.hidden = true;
+      card.querySelector("[data-included]").value = "";
+      syncColumnButtons();
+      document.querySelector("[data-add-column]")?.focus();
     } else if (target.matches("[data-copy-answer]")) {
       const answer = target.closest(".msg")?.querySelector(".answer");
       copyText(target, answer ? answer.innerText : "");
@@ -62,6 +77,12 @@
       (event.target.dataset && event.target.dataset.confirm);
     if (message && !window.confirm(message)) event.preventDefault();
   });
+
+  function syncColumnButtons() {
+    const add = document.querySelector("[data-add-column]");
+    if (add) add.hidden = !document.querySelector("[data-column-card][hidden]");
+  }
+  syncColumnButtons();
 
   function copyText(button, text) {
     const done = function () {
@@ -125,15 +146,18 @@
     requestAnimationFrame(function () { state.scheduled = false; renderStream(id); });
   }
 
-  function nearBottom() {
-    return messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
+  function scrollerOf(el) { return el.closest(".messages") || messagesEl; }
+
+  function nearBottom(scroller) {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
   }
 
   function renderStream(id) {
     const el = elementFor(id);
     const state = streams.get(id);
     if (!el || !state || el.dataset.status !== "streaming") return;
-    const stick = nearBottom();
+    const scroller = scrollerOf(el);
+    const stick = nearBottom(scroller);
     const details = el.querySelector(".thinking");
     const body = el.querySelector(".thinking-body");
     if (state.reasoning) {
@@ -149,7 +173,7 @@
       decorateCode(answer);
     }
     updateLabel(el, state);
-    if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
+    if (stick) scroller.scrollTop = scroller.scrollHeight;
   }
 
   function updateLabel(el, state) {
@@ -215,7 +239,8 @@
     const wasOpen = el && el.querySelector(".thinking")?.open && state && state.userToggled;
     streams.delete(frame.message_id);
     if (!el) return;
-    const stick = nearBottom();
+    const scroller = scrollerOf(el);
+    const stick = nearBottom(scroller);
     el.outerHTML = frame.html;
     const fresh = elementFor(frame.message_id);
     if (fresh) {
@@ -223,21 +248,23 @@
       decorateCode(fresh);
       if (window.htmx) window.htmx.process(fresh);
     }
-    if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
+    if (stick) scroller.scrollTop = scroller.scrollHeight;
     syncComposer();
   }
 
   function onMessages(frame) {
+    const list = document.querySelector('.messages[data-session-id="' + CSS.escape(String(frame.session_id || "")) + '"]') || messagesEl;
+    if (!list) return;
     const holder = document.createElement("div");
     holder.innerHTML = frame.html;
     Array.from(holder.children).forEach(function (child) {
       if (!document.getElementById(child.id)) {
-        messagesEl.appendChild(child);
+        list.appendChild(child);
         if (window.htmx) window.htmx.process(child);
       }
     });
     document.getElementById("empty-state")?.remove();
-    messagesEl.scrollTop = messagesEl.scrollHeight;
+    list.scrollTop = list.scrollHeight;
     watchStreaming();
   }
 
@@ -298,7 +325,9 @@
     const sendButton = document.getElementById("send-button");
     if (stop) stop.hidden = !busy;
     if (sendButton) sendButton.hidden = busy;
-    messagesEl.setAttribute("aria-busy", busy ? "true" : "false");
+    document.querySelectorAll(".messages").forEach(function (list) {
+      list.setAttribute("aria-busy", list.querySelector('.msg-assistant[data-status="streaming"]') ? "true" : "false");
+    });
   }
 
   function watchStreaming() {
@@ -313,11 +342,11 @@
     syncComposer();
   }
 
-  function stopStreaming() {
-    const el = streamingElement();
-    if (!el) return;
+  function stopStreaming() { // every streaming answer: a chat has one, a comparison one a column
     const token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
-    fetch(el.dataset.stopUrl, { method: "POST", headers: { "X-CSRFToken": token }, credentials: "same-origin" });
+    document.querySelectorAll('.msg-assistant[data-status="streaming"]').forEach(function (el) {
+      fetch(el.dataset.stopUrl, { method: "POST", headers: { "X-CSRFToken": token }, credentials: "same-origin" });
+    });
   }
 
   document.addEventListener("click", function (event) {
@@ -351,13 +380,13 @@
 
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     // The websocket may have announced the new messages before this response arrived: keep
-    // only the ones the page does not show yet, so no element appears twice.
-    // (htmx gives the swap target as detail.elt here, not the form that sent the request.)
-    if (event.detail.target && event.detail.target.id === "messages" && event.detail.xhr.status === 200) {
+    // only the ones the page does not show yet, so no element appears twice. (A chat's send
+    // answers with its messages; a comparison's with one out-of-band block per column.)
+    if (event.detail.xhr.status === 200 && event.detail.requestConfig?.elt?.id === "composer") {
       const holder = document.createElement("template");
       holder.innerHTML = event.detail.serverResponse;
-      Array.from(holder.content.children).forEach(function (child) {
-        if (child.id && document.getElementById(child.id)) child.remove();
+      holder.content.querySelectorAll(".msg[id]").forEach(function (child) {
+        if (document.getElementById(child.id)) child.remove();
       });
       event.detail.serverResponse = holder.innerHTML;
     }
@@ -369,7 +398,7 @@
       autosize();
       document.getElementById("composer-error")?.remove();
       document.getElementById("empty-state")?.remove();
-      messagesEl.scrollTop = messagesEl.scrollHeight;
+      document.querySelectorAll(".messages").forEach(function (list) { list.scrollTop = list.scrollHeight; });
       watchStreaming();
     }
   });
@@ -382,9 +411,9 @@
     if (event.detail.xhr.status !== 422) showConnection("The request failed (" + event.detail.xhr.status + "). Try again.");
   });
 
-  decorateCode(messagesEl);
+  decorateCode(chat);
   watchStreaming();
-  messagesEl.scrollTop = messagesEl.scrollHeight;
+  document.querySelectorAll(".messages").forEach(function (list) { list.scrollTop = list.scrollHeight; });
   autosize();
   connect();
 })();

@@ -8,8 +8,10 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
-from playground.chats import actions, runner
+from playground.chats import actions, compare, runner
 from playground.chats.models import Message
+from playground.llm.params import Params
+from playground.workspaces.access import personal_workspace
 from tests.chats.helpers import new_session
 from tests.conftest import client_for
 from tests.support.frames import assemble
@@ -27,12 +29,12 @@ def on_this_loop(monkeypatch):
     return adopt
 
 
-async def connect(user, session_id) -> WebsocketCommunicator:
+async def connect(user, session_id, kind: str = "chat") -> WebsocketCommunicator:
     headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
     if user is not None:
         client = await sync_to_async(client_for)(user)
         headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/chat/{session_id}/", headers=headers)
+    communicator = WebsocketCommunicator(application, f"/ws/{kind}/{session_id}/", headers=headers)
     return communicator
 
 
@@ -210,5 +212,62 @@ async def test_resync_cannot_read_another_sessions_message(owner, outsider, simu
     await receive(communicator)
     await communicator.send_to(text_data=json.dumps({"type": "resync", "message_id": secret.pk}))
     frame = await receive(communicator)
-    assert frame == {"type": "error", "message": "No such message in this session."}
+    assert frame == {"type": "error", "message": "No such message here."}
     await communicator.disconnect()
+
+
+def start_three_columns(user, provider):
+    columns = [
+        compare.ColumnConfig(provider, model, Params(temperature=temperature))
+        for model, temperature in (
+            ("MiniMax-M1-40k", 1.0),
+            ("MiniMax-M1-80k", 1.0),
+            ("MiniMax-M1-40k", 0.5),
+        )
+    ]
+    comparison = compare.start_comparison(
+        user, personal_workspace(user), "#think:60 #answer:30 three at once", columns
+    )
+    answers = list(
+        Message.objects.filter(session__comparison=comparison, role="assistant")
+        .order_by("session__column")
+        .values_list("pk", flat=True)
+    )
+    return comparison, answers
+
+
+async def test_a_comparison_socket_streams_every_column(owner, simulator, on_this_loop):
+    await on_this_loop()
+    simulator.simulator_tokens_per_second = 60  # still streaming when the socket connects
+    await simulator.asave()
+    comparison, answers = await sync_to_async(start_three_columns)(owner, simulator)
+    communicator = await connect(owner, comparison.pk, kind="compare")
+    connected, _ = await communicator.connect()
+    assert connected
+    finals: dict[int, dict] = {}
+    frames: list[dict] = []
+    while len(finals) < 3:
+        frame = await receive(communicator)
+        frames.append(frame)
+        if frame["type"] == "final":
+            finals[frame["message_id"]] = frame
+    assert sorted(finals) == sorted(answers)
+    for answer_id in answers:  # each column's frames are whole and in order
+        saved = await Message.objects.aget(pk=answer_id)
+        assert any(f.get("message_id") == answer_id and f["type"] == "delta" for f in frames)
+        _, _, content = assemble(frames, answer_id)
+        assert content == saved.content
+        assert finals[answer_id]["status"] == "complete"
+    # A resync may ask for any column's answer, and nothing outside the comparison.
+    await communicator.send_to(text_data=json.dumps({"type": "resync", "message_id": answers[2]}))
+    assert (await receive(communicator))["message_id"] == answers[2]
+    await communicator.disconnect()
+
+
+async def test_outsiders_cannot_follow_a_comparison(owner, outsider, simulator):
+    comparison, _ = await sync_to_async(start_three_columns)(owner, simulator)
+    for user in (outsider, None):
+        communicator = await connect(user, comparison.pk, kind="compare")
+        connected, code = await communicator.connect()
+        assert not connected and code == 4404
+    await sync_to_async(runner.wait_idle)()
