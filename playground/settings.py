@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "playground.workspaces",
     "playground.providers",
     "playground.chats",
+    "playground.documents",
     "playground.billing",
 ]
 
@@ -167,7 +168,22 @@ PLAYGROUND = {
     "ALLOW_PRIVATE_PROVIDER_HOSTS": env.bool(
         "PLAYGROUND_ALLOW_PRIVATE_PROVIDER_HOSTS", default=True
     ),
+    # Documents (issue 4): uploads are kept here under generated names and never served.
+    "DOCUMENTS_DIR": env.str("PLAYGROUND_DOCUMENTS_DIR", default=str(VAR_DIR / "documents")),
+    "DOCUMENT_MAX_MB": env.int("PLAYGROUND_DOCUMENT_MAX_MB", default=50),
+    "DOCUMENT_MAX_FILES_PER_UPLOAD": env.int("PLAYGROUND_DOCUMENT_MAX_FILES", default=20),
+    "DOCUMENT_MAX_PAGES": env.int("PLAYGROUND_DOCUMENT_MAX_PAGES", default=2000),
+    "DOCUMENT_MAX_ARCHIVE_FILES": env.int("PLAYGROUND_DOCUMENT_MAX_ARCHIVE_FILES", default=10_000),
+    "DOCUMENT_MAX_ARCHIVE_MB": env.int("PLAYGROUND_DOCUMENT_MAX_ARCHIVE_MB", default=200),
+    "DOCUMENT_EXTRACT_SECONDS": env.int("PLAYGROUND_DOCUMENT_EXTRACT_SECONDS", default=120),
+    "DOCUMENT_EXTRACT_MEMORY_MB": env.int("PLAYGROUND_DOCUMENT_EXTRACT_MEMORY_MB", default=1536),
+    # In-process extractions at once (embedded mode); each runs in a child process.
+    "DOCUMENT_EXTRACTIONS_AT_ONCE": env.int("PLAYGROUND_DOCUMENT_EXTRACTIONS", default=2),
+    # A tokenizer.json (Hugging Face format) for exact token counts instead of estimates.
+    "TOKENIZER_JSON": env.str("PLAYGROUND_TOKENIZER_JSON", default=""),
 }
+# One upload request carries one file (the browser sends them one by one, with progress).
+DATA_UPLOAD_MAX_NUMBER_FILES = PLAYGROUND["DOCUMENT_MAX_FILES_PER_UPLOAD"]
 
 # Fernet keys for API keys at rest, newest first (MultiFernet rotation). Without them a key
 # is derived from SECRET_KEY, which is fine for one machine but not for rotation.

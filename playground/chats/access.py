@@ -29,6 +29,15 @@ def session_for(user, session_id) -> Session:
         raise Http404("No such session") from None
 
 
+def chat_for(user, session_id) -> Session:
+    """A session that is a chat of its own. A comparison's columns change only through the
+    comparison (a follow-up to one column alone would put them out of step)."""
+    session = session_for(user, session_id)
+    if session.comparison_id is not None:
+        raise Http404("No such chat")
+    return session
+
+
 def message_for(user, message_id) -> Message:
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such message")

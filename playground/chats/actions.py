@@ -14,7 +14,7 @@ from playground.llm.params import Params, ParamsError, validate
 from playground.providers.models import Provider
 from playground.workspaces.models import Membership
 
-from . import cancellation, events, runner
+from . import cancellation, context, events, runner
 from .models import Message, Preset, Session
 
 
@@ -69,6 +69,11 @@ def checked_params(data: dict, provider: Provider, model: str, refusal: str) -> 
 def _new_assistant(session: Session, parent: Message, user) -> Message:
     provider, model = choose_model(session.provider, session.model)
     params = checked_params(session.params, provider, model, "Check the chat settings")
+    # Refused before anything is sent when it cannot fit (or a document is not ready).
+    next_request = context.report(session, params=params)
+    refusal = next_request.refusal()
+    if refusal:
+        raise ReplyRefused(refusal)
     return Message.objects.create(
         session=session,
         parent=parent,
@@ -79,10 +84,11 @@ def _new_assistant(session: Session, parent: Message, user) -> Message:
         provider_name=provider.name,
         model=model,
         params=params.as_dict(),
+        documents=[p.document_id for p in next_request.documents],
     )
 
 
-def _locked(session_id) -> Session:
+def locked_session(session_id) -> Session:
     """The session row, locked so two sends cannot both start an answer."""
     return (
         Session.objects.select_for_update(of=("self",))
@@ -114,14 +120,15 @@ def _announce(session: Session, messages: list[Message]) -> None:
             },
         )
 
-    transaction.on_commit(announce)
+    # Robust: one column's failed dispatch must not keep the other columns from starting.
+    transaction.on_commit(announce, robust=True)
 
 
 def start_reply(session: Session, user, text: str) -> tuple[Message, Message]:
     """Save the user's message and an empty streaming answer, then start the generation."""
     text = clean_message_text(text)
     with transaction.atomic():
-        session = _locked(session.pk)
+        session = locked_session(session.pk)
         _refuse_if_streaming(session)
         leaf = session.leaf()
         user_message = Message.objects.create(
@@ -142,6 +149,8 @@ _NOT_COPIED = {"id", "session", "parent", "cancel_requested", "claimed_at", "hea
 
 def copy_messages(messages: list[Message], into: Session) -> list[Message]:
     """Copies of a branch (root first, finished answers only) as the branch of ``into``."""
+    if any(m.is_streaming for m in messages):
+        raise ReplyRefused("An answer is still being written. Wait for it to finish, or stop it.")
     copies: list[Message] = []
     parent = None
     for message in messages:
@@ -151,6 +160,8 @@ def copy_messages(messages: list[Message], into: Session) -> list[Message]:
             if field.name not in _NOT_COPIED
         }
         parent = Message.objects.create(**values, session=into, parent=parent)
+        # auto_now_add stamped the copy now; the inspector's "queued" is the original's.
+        Message.objects.filter(pk=parent.pk).update(created_at=message.created_at)
         copies.append(parent)
     return copies
 
@@ -160,7 +171,7 @@ def retry_reply(failed: Message, user) -> Message:
     if failed.role != Message.Role.ASSISTANT or failed.is_streaming:
         raise ReplyRefused("Only a finished answer can be retried.")
     with transaction.atomic():
-        session = _locked(failed.session_id)
+        session = locked_session(failed.session_id)
         _refuse_if_streaming(session)
         question = failed.parent
         if question is None:

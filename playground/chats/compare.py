@@ -67,6 +67,7 @@ def continue_as_chat(column: Session, user) -> Session:
     if column.comparison_id is None:
         raise actions.ReplyRefused("Only a column of a comparison can be continued as a chat.")
     with transaction.atomic():
+        column = actions.locked_session(column.pk)  # no follow-up may start while copying
         if column.messages.filter(status=Message.Status.STREAMING).exists():
             raise actions.ReplyRefused("Wait for the column's answer to finish, or stop it.")
         chat = Session.objects.create(

@@ -70,12 +70,12 @@ def _setup_page(
 def new_comparison(request: HttpRequest) -> HttpResponse:
     """Set up a comparison; ``?from=<id>`` starts from an earlier one's columns and prompt."""
     providers = model_choices()
+    columns: list[tuple[str, Params]] = []
     prompt = ""
-    source = request.GET.get("from")
-    if source:
+    if source := request.GET.get("from"):
         comparison = access.comparison_for(request.user, source)
         columns, prompt = _columns_of(comparison), _first_prompt(comparison)
-    else:
+    if not columns:
         columns = _default_columns(request.user, providers)
     included = len(columns)
     while len(columns) < compare.MAX_COLUMNS:  # spare cards, shown by "Add a column"

@@ -34,11 +34,11 @@ from playground.llm.client import (
 from playground.llm.coalesce import Coalescer
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import StreamNormalizer, ThinkingFormat
-from playground.llm.params import MODEL_OUTPUT_LIMITS, Params, request_fields, system_message
+from playground.llm.params import MODEL_OUTPUT_LIMITS, Params, request_fields
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
 from playground.providers.models import kind_of
 
-from . import cancellation, events
+from . import cancellation, context, events
 from .looplocal import LoopLocal
 from .models import Message, Session
 
@@ -106,9 +106,11 @@ def draft_request(session: Session, params: Params, kind: ProviderKind) -> dict:
     """The request the next message would make with the settings as they stand; the message
     itself is a placeholder."""
     next_message = {"role": "user", "content": NEXT_MESSAGE_PLACEHOLDER}
+    ready = [d.pk for d in context.attached(session) if d.is_ready]
+    opening = context.opening_messages(params, context.document_texts(ready))
     request = {
         "model": session.model,
-        "messages": [*system_message(params), *conversation(session.branch()), next_message],
+        "messages": [*opening, *conversation(session.branch()), next_message],
         "stream_options": {"include_usage": True},
     }
     return request | request_fields(params, kind, session.model)
@@ -152,9 +154,10 @@ def requests_for(message: Message) -> list[dict]:
 def build_request(message: Message) -> dict:
     """The request exactly as sent, from the settings recorded on the answer."""
     params = Params.from_dict(message.params)
+    opening = context.opening_messages(params, context.document_texts(message.documents))
     request = {
         "model": message.model,
-        "messages": system_message(params) + build_messages(message),
+        "messages": opening + build_messages(message),
         "stream_options": {"include_usage": True},
     }
     if not message.params:

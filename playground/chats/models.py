@@ -127,6 +127,8 @@ class Message(models.Model):
     params = models.JSONField(default=dict, blank=True)
     # Set when the app stopped the thinking at this budget (budget forcing, design §4).
     thinking_budget_hit = models.PositiveIntegerField(null=True, blank=True)
+    # The documents in the answer's request, in order (ids): View code rebuilds it with them.
+    documents = models.JSONField(default=list, blank=True)
     # The provider's usage object as it came (for the inspector); null when none came.
     usage_raw = models.JSONField(null=True, blank=True)
     retries = models.PositiveSmallIntegerField(default=0)  # by the SDK, before the answer came

@@ -28,9 +28,6 @@ def render_message_html(message: Message) -> str:
     return render_to_string("chats/session.html#message", {"message": message})
 
 
-COMPARISONS_IN_SIDEBAR = 20
-
-
 def sidebar_context(user) -> dict:
     """The chats and the latest comparisons of the user's workspaces, for the sidebar."""
     chats = Session.objects.for_user(user).chats().only("id", "title", "updated_at")
@@ -39,7 +36,7 @@ def sidebar_context(user) -> dict:
     )
     return {
         "sessions": list(chats[:SIDEBAR_LIMIT]),
-        "comparisons": list(comparisons[:COMPARISONS_IN_SIDEBAR]),
+        "comparisons": list(comparisons[:SIDEBAR_LIMIT]),
     }
 
 
@@ -154,7 +151,7 @@ def start_session(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def send_message(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     text = request.POST.get("text", "")
     try:
         user_message, assistant = actions.start_reply(session, request.user, text)
@@ -168,7 +165,7 @@ def send_message(request: HttpRequest, session_id) -> HttpResponse:
 @login_required
 @require_POST
 def set_model(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     provider, model = _selected_model(request)
     try:
         provider, model = actions.choose_model(provider, model)
@@ -207,7 +204,7 @@ def _settings_context(session: Session, form: ParamsForm, saved: bool = False) -
 @require_POST
 def session_settings(request: HttpRequest, session_id) -> HttpResponse:
     """Save the chat's sampling and thinking settings; a bad value is named at its field."""
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     form = _settings_form(session, request.POST)
     if form.is_valid():
         session.params = form.params.as_dict()
@@ -251,7 +248,7 @@ def _code_views(requests: list[dict], base_url: str, kind: ProviderKind) -> list
 @require_GET
 def session_code(request: HttpRequest, session_id) -> HttpResponse:
     """View code for the settings as they stand: what sending the next message would send."""
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     try:
         provider, model = actions.choose_model(session.provider, session.model)
         params = actions.checked_params(session.params, provider, model, "Check the chat settings")
@@ -302,7 +299,7 @@ def _back_to_settings(session: Session) -> HttpResponse:
 @require_POST
 def save_preset(request: HttpRequest, session_id) -> HttpResponse:
     """The chat's current settings as a named preset of its workspace."""
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     try:
         preset, created = actions.save_preset(
             session,
@@ -326,7 +323,7 @@ def _preset_for(session: Session, preset_id) -> Preset:
 
 def _on_preset(request: HttpRequest, session_id, act, done: str) -> HttpResponse:
     """Act on a preset of the chat's workspace, then say what happened in the drawer."""
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     preset = _preset_for(session, request.POST.get("preset"))
     try:
         act(session, preset)
@@ -382,7 +379,7 @@ def retry_message(request: HttpRequest, message_id) -> HttpResponse:
 @login_required
 @require_POST
 def rename_session(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     title = " ".join(request.POST.get("title", "").split())[:200]
     if not title:
         flash.error(request, "A title cannot be empty.")
@@ -395,7 +392,7 @@ def rename_session(request: HttpRequest, session_id) -> HttpResponse:
 @login_required
 @require_POST
 def delete_session(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.session_for(request.user, session_id)
+    session = access.chat_for(request.user, session_id)
     for message_id in session.messages.filter(status=Message.Status.STREAMING).values_list(
         "pk", flat=True
     ):

@@ -44,6 +44,15 @@ MAX_SYSTEM_PROMPT_CHARS = 100_000
 MAX_SEED = 2**63 - 1
 
 
+# Input and output together; both M1 variants take 1M tokens (design §1).
+MODEL_CONTEXT_WINDOWS = {"MiniMax-M1-40k": 1_000_000, "MiniMax-M1-80k": 1_000_000}
+DEFAULT_CONTEXT_WINDOW = 1_000_000
+
+
+def context_window(model: str) -> int:
+    return MODEL_CONTEXT_WINDOWS.get(model, DEFAULT_CONTEXT_WINDOW)
+
+
 def output_limit(model: str) -> int:
     return MODEL_OUTPUT_LIMITS.get(model, DEFAULT_OUTPUT_LIMIT)
 
@@ -167,11 +176,6 @@ def request_fields(params: Params, kind: ProviderKind, model: str) -> dict[str, 
         elif kind == ProviderKind.VLLM:
             request["extra_body"] = {"thinking_token_budget": params.thinking_budget}
     return request
-
-
-def system_message(params: Params) -> list[dict[str, str]]:
-    prompt = params.system_prompt.strip()
-    return [{"role": "system", "content": prompt}] if prompt else []
 
 
 def _finite(value: float) -> bool:

@@ -7,6 +7,7 @@ usage is the truth; this is for previews, limits and aborted streams.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -39,3 +40,19 @@ def estimate_messages_tokens(messages: Iterable[dict]) -> int:
             content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
         total += estimate_tokens(str(content)) + TOKENS_PER_MESSAGE_TEMPLATE
     return total
+
+
+@functools.cache
+def _tokenizer(path: str):
+    """A Hugging Face ``tokenizer.json`` (the ``tokenizers`` package reads it)."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(path)
+
+
+def count_tokens(text: str, tokenizer_file: str = "") -> tuple[int, bool]:
+    """(tokens, exact): counted by the operator's tokenizer when one is configured, else
+    estimated from the ratios above."""
+    if tokenizer_file and text:
+        return len(_tokenizer(tokenizer_file).encode(text, add_special_tokens=False).ids), True
+    return estimate_tokens(text), False

@@ -304,7 +304,7 @@
     });
     socket.addEventListener("close", function (event) {
       if (event.code === 4404 || closedForGood) {
-        showConnection(event.code === 4404 ? "This chat is not available." : "");
+        showConnection(event.code === 4404 ? "This page is no longer available." : "");
         return;
       }
       showConnection("Reconnecting…");

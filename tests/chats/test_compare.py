@@ -53,7 +53,7 @@ def test_the_set_up_page_offers_the_two_variants_and_two_spare_columns(owner_cli
     assert html.count("data-column-card") == 4
     assert f'value="{simulator.pk}:MiniMax-M1-40k" selected' in html
     assert f'value="{simulator.pk}:MiniMax-M1-80k" selected' in html
-    assert html.count('data-column-card data-prompt-scope aria-labelledby="column-3-legend" hidden')
+    assert html.count("data-column-card data-prompt-scope hidden") == 2
     assert 'name="c3-included" value=""' in html and 'name="c1-included" value="1"' in html
 
 
@@ -127,8 +127,9 @@ def test_a_follow_up_goes_to_every_column_and_a_column_continues_as_a_chat(
     owner_client.post("/compare/start", three_columns(simulator))
     comparison = Comparison.objects.get()
     runner.wait_idle()
+    follow_up = {"text": "#answer:10 And in place?"}
     response = owner_client.post(
-        f"/compare/{comparison.pk}/send", {"text": "#answer:10 And in place?"}, HTTP_HX_REQUEST="true"
+        f"/compare/{comparison.pk}/send", follow_up, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -150,6 +151,18 @@ def test_a_follow_up_goes_to_every_column_and_a_column_continues_as_a_chat(
     runner.wait_idle()
     assert len(chat.branch()) == 6 and len(second.branch()) == 4
     assert chat.title.endswith("· MiniMax-M1-80k")
+    assert [m.created_at for m in copied] == [m.created_at for m in original]
+
+
+def test_a_column_changes_only_through_its_comparison(owner, owner_client, simulator):
+    owner_client.post("/compare/start", three_columns(simulator))
+    column = Comparison.objects.get().columns.get(column=1)
+    runner.wait_idle()
+    for path in ("send", "model", "settings", "rename", "delete", "presets/save"):
+        response = owner_client.post(f"/chat/{column.pk}/{path}", {"text": "x", "name": "x"})
+        assert response.status_code == 404, path
+    assert owner_client.get(f"/chat/{column.pk}/code").status_code == 404
+    assert column.messages.count() == 2 and Session.objects.filter(pk=column.pk).exists()
 
 
 def test_a_follow_up_is_refused_while_a_column_is_answering(owner, owner_client, simulator):

@@ -10,7 +10,6 @@ from playground.llm.params import (
     ParamsError,
     no_room_for_answer,
     request_fields,
-    system_message,
     validate,
 )
 
@@ -132,10 +131,3 @@ def test_stored_settings_round_trip_and_ignore_unknown_keys():
     assert Params.from_dict(params.as_dict()) == params
     assert Params.from_dict({**params.as_dict(), "from_the_future": 1}) == params
     assert Params.from_dict(None) == Params()
-
-
-def test_a_blank_system_prompt_sends_no_system_message():
-    assert system_message(Params(system_prompt="  ")) == []
-    assert system_message(Params(system_prompt=" Be brief. ")) == [
-        {"role": "system", "content": "Be brief."}
-    ]

@@ -1,0 +1,213 @@
+"""What a chat's next request holds, before it is sent (issue 4): its system prompt, attached
+documents and history against the model's context window, and what it will cost.
+
+Documents go first, whole, in the order they were attached, each delimited with its name, in
+the system message ahead of the system prompt: the prefix stays the same from turn to turn, so
+a provider's prompt caching can work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from playground.documents.models import Attachment, Document, DocumentText
+from playground.llm.params import Params, context_window, output_limit
+from playground.llm.pricing import Cost, PriceTable, cost, dollars, price_table
+from playground.llm.tokens import TOKENS_PER_MESSAGE_TEMPLATE, estimate_tokens
+
+from .models import Message, Session
+
+LARGEST_NAMED = 3
+
+
+def _attribute(name: str) -> str:
+    """A file name as a delimiter attribute: no quotes, brackets or line breaks from it."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in name)
+    return cleaned.replace('"', "'").replace("<", "(").replace(">", ")")[:255]
+
+
+def documents_block(documents: list[tuple[str, str]]) -> str:
+    parts = [
+        f'<document name="{_attribute(name)}">\n{text}\n</document>' for name, text in documents
+    ]
+    return "The user attached these documents:\n\n" + "\n\n".join(parts)
+
+
+def opening_messages(params: Params, documents: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The system message: the documents, then the system prompt."""
+    pieces = []
+    if documents:
+        pieces.append(documents_block(documents))
+    if params.system_prompt.strip():
+        pieces.append(params.system_prompt.strip())
+    return [{"role": "system", "content": "\n\n".join(pieces)}] if pieces else []
+
+
+def document_texts(document_ids: list[int]) -> list[tuple[str, str]]:
+    """(name, text) of documents in the given order; one deleted since is left out."""
+    texts = dict(
+        DocumentText.objects.filter(document_id__in=document_ids).values_list("document_id", "text")
+    )
+    names = dict(Document.objects.filter(pk__in=document_ids).values_list("pk", "name"))
+    return [(names[i], texts[i]) for i in document_ids if i in texts and i in names]
+
+
+def attached(session: Session) -> list[Document]:
+    """The chat's documents in the order they were attached."""
+    return [
+        a.document for a in Attachment.objects.filter(session=session).select_related("document")
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    label: str
+    tokens: int
+    kind: str  # system, document, history, message
+    document_id: int | None = None
+
+
+@dataclass
+class ContextReport:
+    model: str
+    parts: list[Part]
+    input_tokens: int
+    output_reserve: int
+    window: int
+    prices: PriceTable | None
+    provider_count: int | None = None  # the provider's prompt tokens of the last request
+    pending: list[Document] = field(default_factory=list)
+    failed: list[Document] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_reserve
+
+    @property
+    def over_by(self) -> int:
+        return max(0, self.total - self.window)
+
+    @property
+    def boundary(self) -> int | None:
+        """The first input length where the price changes (200,000 for M1)."""
+        bounds = self.prices.boundaries() if self.prices else []
+        return bounds[0] if bounds else None
+
+    @property
+    def cost(self) -> Cost | None:
+        """The next request's input at its tier, plus its output at worst (max tokens)."""
+        return cost(self.prices, self.input_tokens, self.output_reserve) if self.prices else None
+
+    @property
+    def crosses_boundary(self) -> bool:
+        return self.boundary is not None and self.input_tokens > self.boundary
+
+    def tier_note(self) -> str:
+        """What the tier does to the price, in words, when it matters."""
+        if self.prices is None or self.boundary is None:
+            return ""
+        low, high = self.prices.tiers[0], self.prices.tier_for(self.boundary + 1)
+        if self.crosses_boundary:
+            cheaper = cost(self.prices, self.boundary, self.output_reserve)
+            return (
+                f"Over {self.boundary:,} input tokens the whole request is priced at "
+                f"{dollars(high.input_per_million)} per million input tokens instead of "
+                f"{dollars(low.input_per_million)}: {dollars(self.cost.total)} instead of about "
+                f"{dollars(cheaper.total)} at {self.boundary:,}."
+            )
+        return (
+            f"Up to {self.boundary:,} input tokens: {dollars(low.input_per_million)} per million "
+            f"in. Above, the whole request costs {dollars(high.input_per_million)} per million in."
+        )
+
+    def percent(self, tokens: int) -> float:
+        return round(100 * tokens / self.window, 3) if self.window else 0.0
+
+    @property
+    def boundary_percent(self) -> float | None:
+        return self.percent(self.boundary) if self.boundary else None
+
+    @property
+    def documents(self) -> list[Part]:
+        return [p for p in self.parts if p.kind == "document"]
+
+    def largest_documents(self) -> list[Part]:
+        return sorted(self.documents, key=lambda p: p.tokens, reverse=True)[:LARGEST_NAMED]
+
+    def refusal(self) -> str:
+        """Why the request cannot be sent, or "" when it fits."""
+        if self.pending:
+            names = ", ".join(f"“{d.name}”" for d in self.pending)
+            return f"Still reading {names}. Send when it is ready, or detach it."
+        if self.failed:
+            names = ", ".join(f"“{d.name}”" for d in self.failed)
+            return f"{names} could not be read. Detach it to send."
+        if not self.over_by:
+            return ""
+        message = (
+            f"This request needs about {self.total:,} tokens ({self.input_tokens:,} of input "
+            f"and {self.output_reserve:,} kept for the answer), {self.over_by:,} more than "
+            f"{self.model}'s {self.window:,}-token context."
+        )
+        largest = self.largest_documents()
+        if largest:
+            listed = ", ".join(f"“{p.label}” ({p.tokens:,})" for p in largest)
+            message += f" The largest documents: {listed}. Detach one"
+            message += ", or lower max output tokens." if self.output_reserve else "."
+        else:
+            message += " Start a new chat, or lower max output tokens."
+        return message
+
+
+def _message_tokens(text: str) -> int:
+    return estimate_tokens(text) + TOKENS_PER_MESSAGE_TEMPLATE
+
+
+def report(session: Session, draft: str = "", params: Params | None = None) -> ContextReport:
+    """The next request of ``session`` with ``draft`` as its message."""
+    params = params or Params.from_dict(session.params)
+    documents = attached(session)
+    ready = [d for d in documents if d.is_ready]
+    parts: list[Part] = []
+    if params.system_prompt.strip():
+        parts.append(Part("System prompt", _message_tokens(params.system_prompt), "system"))
+    parts += [Part(d.name, d.tokens, "document", d.pk) for d in ready]
+    branch = session.branch()
+    history = sum(_message_tokens(m.content) for m in branch if m.content or m.role == "user")
+    if history:
+        parts.append(Part(f"History ({len(branch)} messages)", history, "history"))
+    if draft.strip():
+        parts.append(Part("Your message", _message_tokens(draft), "message"))
+    estimated = sum(p.tokens for p in parts)
+    input_tokens, provider_count = estimated, None
+    last = _last_reported_answer(branch, params)
+    if last is not None and last.documents == [d.pk for d in ready]:
+        # The provider counted everything up to the last question; add what came since.
+        since = branch[branch.index(last) :]
+        provider_count = last.prompt_tokens
+        input_tokens = provider_count + sum(_message_tokens(m.content) for m in since)
+        if draft.strip():
+            input_tokens += _message_tokens(draft)
+    limit = output_limit(session.model)
+    return ContextReport(
+        model=session.model,
+        parts=parts,
+        input_tokens=input_tokens,
+        output_reserve=params.max_tokens or limit,
+        window=context_window(session.model),
+        prices=price_table(session.model),
+        provider_count=provider_count,
+        pending=[d for d in documents if d.is_pending],
+        failed=[d for d in documents if d.status == Document.Status.FAILED],
+    )
+
+
+def _last_reported_answer(branch: list[Message], params: Params) -> Message | None:
+    """The newest answer on the branch if the provider reported its prompt tokens (not
+    estimated) and it was asked with the system prompt in use now."""
+    for message in reversed(branch):
+        if message.role != Message.Role.ASSISTANT or not message.prompt_tokens:
+            continue
+        same_prompt = Params.from_dict(message.params).system_prompt == params.system_prompt
+        return message if same_prompt and not message.usage_estimated else None
+    return None

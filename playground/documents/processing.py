@@ -1,0 +1,155 @@
+"""Reading an uploaded document: off the request path, in a child process with time and
+memory limits (playground.documents.isolated), with its progress published to the chats it is
+attached to.
+
+In the embedded mode it runs on a small thread pool of the server process; in production in a
+Celery worker (``extract_document``). Either way one function does the work: ``process``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.template.loader import render_to_string
+
+from playground.chats import events
+from playground.llm.tokens import count_tokens
+
+from .extract import ExtractionError, Limits
+from .isolated import extract_isolated
+from .models import Attachment, Document, DocumentText
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_STEP = 0.05  # publish at most every 5 %…
+PROGRESS_SECONDS = 0.5  # …or half a second
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+_pending: set[Future] = set()
+
+
+def limits() -> Limits:
+    config = settings.PLAYGROUND
+    return Limits(
+        max_file_bytes=config["DOCUMENT_MAX_MB"] * 1024 * 1024,
+        max_pages=config["DOCUMENT_MAX_PAGES"],
+        max_archive_members=config["DOCUMENT_MAX_ARCHIVE_FILES"],
+        max_archive_bytes=config["DOCUMENT_MAX_ARCHIVE_MB"] * 1024 * 1024,
+        max_seconds=config["DOCUMENT_EXTRACT_SECONDS"],
+        max_memory_bytes=config["DOCUMENT_EXTRACT_MEMORY_MB"] * 1024 * 1024,
+    )
+
+
+def dispatch(document_id: int) -> None:
+    """Start reading a document (call after its row has committed)."""
+    if settings.PLAYGROUND_TASKS == "celery":
+        from .tasks import extract_document
+
+        extract_document.delay(document_id)
+        return
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=settings.PLAYGROUND["DOCUMENT_EXTRACTIONS_AT_ONCE"],
+                thread_name_prefix="extract",
+            )
+    future = _executor.submit(process, document_id)
+    _pending.add(future)
+    future.add_done_callback(_pending.discard)
+
+
+def wait_idle(timeout: float = 120.0) -> None:
+    """Wait for this process's in-process extractions (tests, shutdown)."""
+    for future in list(_pending):
+        future.result(timeout=timeout)
+
+
+def _publish(document: Document) -> None:
+    """The document's chip, to every chat it is attached to."""
+    html = render_to_string("documents/attachments.html#chip", {"document": document})
+    frame = {
+        "type": "document",
+        "document_id": document.pk,
+        "status": document.status,
+        "progress": document.percent,
+        "html": html,
+    }
+    for session_id in Attachment.objects.filter(document=document).values_list(
+        "session_id", flat=True
+    ):
+        events.publish_sync(session_id, frame)
+
+
+class _Progress:
+    """Saves and publishes extraction progress, not more often than is useful."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.shown = 0.0
+        self.at = time.monotonic()
+
+    def __call__(self, fraction: float) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        now = time.monotonic()
+        if fraction - self.shown < PROGRESS_STEP and now - self.at < PROGRESS_SECONDS:
+            return
+        self.shown, self.at = fraction, now
+        self.document.progress = fraction
+        Document.objects.filter(pk=self.document.pk).update(progress=fraction)
+        _publish(self.document)
+
+
+def process(document_id: int) -> None:
+    """Extract, count and save one document; a bad file fails alone, with a reason."""
+    close_old_connections()
+    try:
+        claimed = Document.objects.filter(pk=document_id, status=Document.Status.QUEUED).update(
+            status=Document.Status.EXTRACTING, progress=0.0
+        )
+        if not claimed:  # already taken (a redelivered task) or deleted
+            return
+        document = Document.objects.get(pk=document_id)
+        _publish(document)
+        try:
+            extracted = extract_isolated(
+                Path(document.file.path), document.name, limits(), progress=_Progress(document)
+            )
+        except ExtractionError as error:
+            _finish_failed(document, error.kind, str(error))
+        except Exception:
+            logger.exception("extracting document %s failed", document_id)
+            _finish_failed(document, "internal", "The file could not be read (internal error).")
+        else:
+            _finish_ready(document, extracted)
+        _publish(document)
+    except Document.DoesNotExist:
+        return
+    finally:
+        close_old_connections()
+
+
+def _finish_failed(document: Document, kind: str, message: str) -> None:
+    document.status, document.error_kind = Document.Status.FAILED, kind
+    document.error_message = message[:600]
+    document.save(update_fields=["status", "error_kind", "error_message", "updated_at"])
+
+
+def _finish_ready(document: Document, extracted) -> None:
+    tokens, exact = count_tokens(extracted.text, settings.PLAYGROUND["TOKENIZER_JSON"])
+    with transaction.atomic():
+        DocumentText.objects.update_or_create(document=document, defaults={"text": extracted.text})
+        document.status, document.progress = Document.Status.READY, 1.0
+        document.error_kind = document.error_message = ""
+        document.kind, document.language = extracted.kind, extracted.language or ""
+        document.pages, document.files = extracted.pages, extracted.files
+        document.chars, document.tokens, document.tokens_exact = len(extracted.text), tokens, exact
+        document.skipped = [{"path": s.path, "reason": s.reason} for s in extracted.skipped]
+        document.save()
