@@ -1,11 +1,11 @@
 """Turn an uploaded file into the plain text a long-context model reads, within limits.
 
-``extract`` runs in the calling process and is pure Python over well-kept libraries (PDFium via
-pypdfium2, python-docx, python-pptx, openpyxl, BeautifulSoup, charset-normalizer, zipfile and
-tarfile). It checks sizes, counts, ratios and time as it goes, and turns every way a file can be
-bad into an ``ExtractionError`` with a message a person can act on. It cannot bound memory or
-stop code stuck inside a C library: ``playground.documents.isolated`` runs it in a child process
-with hard limits for that.
+``extract`` runs in the calling process, needs no Django, and reads each format with a well-kept
+library (PDFium via pypdfium2, python-docx, python-pptx, openpyxl, inscriptis,
+charset-normalizer, zipfile, tarfile). It checks sizes, counts, ratios and time as it goes, and
+turns every way a file can be bad into an ``ExtractionError`` with a message a person can act
+on. It cannot bound memory or stop code stuck inside a C library:
+``playground.documents.isolated`` runs it in a child process with hard limits for that.
 
 The file name is metadata only: it picks a format by its extension and nothing else. Content is
 sniffed as well, so a misnamed file is read for what it is.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import lzma
 import re
 import stat
@@ -31,6 +32,8 @@ from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import IO, Any
+
+logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 
@@ -214,6 +217,7 @@ class _Run:
         self.limits = limits
         self.deadline = time.monotonic() + limits.max_seconds
         self.chars = 0
+        self.has_text = False
         self._progress = progress
         self._shown = -1.0
 
@@ -225,13 +229,15 @@ class _Run:
                 "and was stopped.",
             )
 
-    def add_text(self, chars: int) -> None:
-        self.chars += chars
+    def add_text(self, text: str) -> None:
+        """Count content (not the markers between pages, sheets or files) against the limit."""
+        self.chars += len(text)
+        self.has_text = self.has_text or (bool(text) and not text.isspace())
         if self.chars > self.limits.max_text_chars:
             raise ExtractionError(
                 "too_large",
-                f"The file holds more than {self.limits.max_text_chars:,} characters of text; "
-                "the limit is that many. Split it and upload the parts.",
+                f"The text is longer than the limit of {self.limits.max_text_chars:,} "
+                "characters. Split the file and upload the parts.",
             )
 
     def report(self, fraction: float) -> None:
@@ -267,15 +273,29 @@ def extract(
     try:
         extracted = _extract(Path(path), filename, run)
     except MemoryError:
-        raise ExtractionError(
-            "out_of_memory", "Reading the file needed more memory than is allowed."
-        ) from None
+        raise ExtractionError("out_of_memory", oom_message(limits)) from None
     except RecursionError:
         raise ExtractionError("corrupt", "The file is nested too deeply to be read.") from None
-    if not extracted.text.strip():
+    except (ExtractionError, OSError):
+        raise  # OSError: the stored file itself could not be opened, not the upload's fault
+    except Exception as error:
+        # Parsers fail on hostile input in ways of their own (struct, index, key and value
+        # errors); the upload fails alone, and the log keeps the trace in case it is a bug.
+        logger.warning("extracting %r failed", _display(filename), exc_info=True)
+        raise ExtractionError(
+            "corrupt", f"The file is damaged and cannot be read ({type(error).__name__})."
+        ) from None
+    if not run.has_text:
         raise ExtractionError("empty", _empty_message(extracted))
     run.report(1.0)
     return extracted
+
+
+def oom_message(limits: Limits) -> str:
+    return (
+        f"Reading the file needed more than {_size(limits.max_memory_bytes)} of memory, the "
+        "limit; it may be a decompression bomb."
+    )
 
 
 def _empty_message(extracted: Extracted) -> str:
@@ -376,8 +396,8 @@ def _pdf(path: Path, size: int, run: _Run) -> Extracted:
             for index in range(count):
                 run.check_time()
                 text = _pdf_page_text(document, index)
-                run.add_text(len(text))
-                _check_output_ratio(run, size, "PDF")
+                run.add_text(text)
+                _check_pdf_ratio(run, size)
                 parts.append(f"--- page {index + 1} ---\n{text}\n")
                 run.report((index + 1) / count)
         except pdfium.PdfiumError:
@@ -400,14 +420,14 @@ def _pdf_page_text(document: Any, index: int) -> str:
     return _normalize_newlines(text).strip()
 
 
-def _check_output_ratio(run: _Run, size: int, what: str) -> None:
+def _check_pdf_ratio(run: _Run, size: int) -> None:
     # Compressed streams can be reused by every page: a small PDF that yields far more text
     # than its size could hold is a bomb, whatever its page count.
     limits = run.limits
     if run.chars >= limits.ratio_min_bytes and run.chars > limits.max_ratio * size:
         raise ExtractionError(
             "bomb",
-            f"The {what} expands to over {limits.max_ratio:g} times its size in text; it "
+            f"The PDF expands to over {limits.max_ratio:g} times its size in text; it "
             "looks like a decompression bomb and was not read.",
         )
 
@@ -430,10 +450,11 @@ def _zip_container(path: Path, size: int, run: _Run) -> Extracted:
             )
             if kind == "archive":
                 return _archive(_zip_entries(archive, infos), run)
-    except zipfile.BadZipFile as error:
-        raise ExtractionError("corrupt", f"The ZIP file is damaged: {error}.") from None
-    except (EOFError, OSError, zlib.error, lzma.LZMAError):
-        raise ExtractionError("corrupt", "The ZIP file is damaged or truncated.") from None
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError):
+        # DOCX, PPTX and XLSX files are ZIP containers too.
+        raise ExtractionError(
+            "corrupt", "The file is a damaged or truncated ZIP container and cannot be read."
+        ) from None
     reader = {"docx": _docx, "pptx": _pptx, "xlsx": _xlsx}[kind]
     try:
         return reader(path, run)
@@ -640,7 +661,7 @@ def _archive(entries: list[_Entry], run: _Run) -> Extracted:
         if text is None:
             skipped.append(Skipped(safe, reason or "binary"))
             continue
-        run.add_text(len(text))
+        run.add_text(text)
         included[safe] = text
     skipped.sort(key=lambda item: item.path)
     return Extracted(
@@ -797,7 +818,7 @@ def _docx(path: Path, run: _Run) -> Extracted:
             )
         else:
             text = _docx_heading(block) + block.text
-        run.add_text(len(text) + 1)
+        run.add_text(text)
         parts.append(text)
         run.report(number / len(blocks))
     return Extracted(kind="docx", text=_normalize_newlines("\n".join(parts)))
@@ -833,22 +854,25 @@ def _pptx(path: Path, run: _Run) -> Extracted:
             if notes:
                 lines.append(f"Notes: {notes}")
         text = "\n".join(line for line in lines if line.strip()) + "\n"
-        run.add_text(len(text))
+        run.add_text(text)
         parts.append(text)
         run.report(number / len(slides))
     return Extracted(kind="pptx", text=_normalize_newlines("".join(parts)), pages=len(slides))
 
 
 def _shape_text(shape: Any, depth: int) -> Iterator[str]:
+    from pptx.shapes.group import GroupShape
+
     if depth > 32:  # groups nest; a crafted file could nest them without end
         return
-    if getattr(shape, "shape_type", None) == 6:  # MSO_SHAPE_TYPE.GROUP
+    if isinstance(shape, GroupShape):
         for child in shape.shapes:
             yield from _shape_text(child, depth + 1)
         return
-    if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+    # Only some shape classes have these properties (pictures and connectors do not).
+    if getattr(shape, "has_text_frame", False):
         yield shape.text_frame.text.strip()
-    if getattr(shape, "has_table", False) and shape.has_table:
+    if getattr(shape, "has_table", False):
         for row in shape.table.rows:
             yield " | ".join(cell.text.strip() for cell in row.cells)
 
@@ -856,8 +880,13 @@ def _shape_text(shape: Any, depth: int) -> Iterator[str]:
 def _xlsx(path: Path, run: _Run) -> Extracted:
     import openpyxl
 
+    # Given a path, openpyxl insists on an .xlsx name; stored uploads have none.
+    with path.open("rb") as file:
+        return _workbook(openpyxl.load_workbook(file, read_only=True, data_only=True), run)
+
+
+def _workbook(workbook: Any, run: _Run) -> Extracted:
     limits = run.limits
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         sheets = workbook.worksheets
         if len(sheets) > limits.max_pages:
@@ -899,7 +928,7 @@ def _sheet_csv(sheet: Any, cells: int, run: _Run) -> tuple[str, int]:
                 f"{limits.max_cells:,}.",
             )
         line = [_cell_text(value, limits.max_cell_chars) for value in values]
-        run.add_text(sum(len(value) + 1 for value in line))
+        run.add_text(",".join(line))
         writer.writerow(line)
     return buffer.getvalue(), cells
 
@@ -956,12 +985,12 @@ def _text_file(path: Path, name: str, ext: str, run: _Run) -> Extracted:
         )
     del data
     run.check_time()
-    run.add_text(len(text))
     kind, language = _text_kind(name, ext, text)
     if kind == "html":
         text = _html_text(text)
     elif kind == "json":
         text = _json_text(text)
+    run.add_text(text)
     run.check_time()
     return Extracted(kind=kind, text=text, language=language)
 
@@ -983,10 +1012,12 @@ def _text_kind(name: str, ext: str, text: str) -> tuple[str, str | None]:
     start = text[:512].lstrip().lower()
     if start.startswith(("<!doctype html", "<html")):
         return "html", None
-    shebang = re.match(r"#!\S*?([\w.-]+)(?:\s+([\w.-]+))?", text[:128])
+    shebang = re.match(r"#![ \t]*(\S+)(?:[ \t]+(\S+))?", text)
     if shebang:
-        interpreter = shebang.group(2) if shebang.group(1) == "env" else shebang.group(1)
-        language = SHEBANG_LANGUAGES.get(re.sub(r"[\d.]+$", "", interpreter or ""))
+        program = shebang.group(1).rsplit("/", 1)[-1]
+        if program == "env":
+            program = shebang.group(2) or ""
+        language = SHEBANG_LANGUAGES.get(re.sub(r"[\d.]+$", "", program))
         if language:
             return "code", language
     return "text", None
@@ -1029,38 +1060,15 @@ def _normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-HTML_DROPPED = ("script", "style", "noscript", "template", "svg", "canvas", "iframe", "object")
-HTML_BLOCKS = (
-    "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hr", "li", "main", "nav", "ol", "p", "section", "summary", "table", "title",
-    "tr", "ul",
-)  # fmt: skip
-
-
 def _html_text(markup: str) -> str:
-    """Readable text: block elements on their own lines, whitespace collapsed outside <pre>."""
-    from bs4 import BeautifulSoup
+    """Readable text as a browser would lay it out: scripts and styles dropped, blocks on
+    their own lines, lists bulleted, tables in columns, <pre> kept as it is."""
+    from inscriptis import get_text
 
-    soup = BeautifulSoup(markup, "lxml")
-    for tag in soup(HTML_DROPPED):
-        tag.decompose()
-    # <pre> keeps its layout: set its text aside behind a marker that cannot occur in text
-    # (decoded input has no NUL), and put it back after the whitespace is collapsed.
-    kept = []
-    for tag in soup("pre"):
-        kept.append(tag.get_text())
-        tag.replace_with(f"\n\x00{len(kept) - 1}\x00\n")
-    for tag in soup("br"):
-        tag.replace_with("\n")
-    for tag in soup(HTML_BLOCKS):
-        tag.insert_before("\n")
-        tag.append("\n")
-    for cell in soup(("td", "th")):
-        cell.append(" | ")
-    lines = [" ".join(line.split()) for line in soup.get_text().split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return re.sub(r"\x00(\d+)\x00", lambda match: kept[int(match.group(1))].strip("\n"), text)
+    text = get_text(markup)
+    # Table columns are padded to a width; trailing padding is only tokens.
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
 def _json_text(text: str) -> str:

@@ -31,7 +31,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from .extract import DEFAULT_LIMITS, Extracted, ExtractionError, Limits, Skipped, extract
+from .extract import (
+    DEFAULT_LIMITS,
+    Extracted,
+    ExtractionError,
+    Limits,
+    Skipped,
+    extract,
+    oom_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +47,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Starting the interpreter and importing the package is not the file's fault, so the wall
 # clock the parent enforces is the extraction limit plus this.
 STARTUP_SECONDS = 3.0
-STDERR_BYTES = 1 * 1024 * 1024  # the child's stderr log and core files are capped by RLIMIT_FSIZE
+STDERR_BYTES = 1 * 1024 * 1024  # room for the child's stderr log beside the text (RLIMIT_FSIZE)
 _TEXT_NAME = "text.txt"
 _STDERR_NAME = "stderr.log"
 
@@ -110,7 +118,7 @@ def _run_child(
         text=text,
         pages=payload["pages"],
         files=payload["files"],
-        skipped=[Skipped(path, reason) for path, reason in payload["skipped"]],
+        skipped=[Skipped(member, reason) for member, reason in payload["skipped"]],
         language=payload["language"],
     )
 
@@ -167,7 +175,7 @@ def _failure(returncode: int, workdir: Path, limits: Limits, timed_out: bool) ->
     # A Python MemoryError that escaped even the child's handler, or a kill by the kernel's
     # OOM killer, or a C++ allocation failure inside a reader library.
     if "MemoryError" in log or "bad_alloc" in log or returncode == -signal.SIGKILL:
-        return ExtractionError("out_of_memory", _oom_message(limits))
+        return ExtractionError("out_of_memory", oom_message(limits))
     logger.warning("extraction child ended with %s: %s", returncode, log[-2000:])
     return ExtractionError(
         "corrupt",
@@ -222,7 +230,7 @@ def _child(job: dict, events: IO[str]) -> None:
         send("error", json.dumps({"kind": error.kind, "message": error.message}))
         return
     except MemoryError:
-        send("error", json.dumps({"kind": "out_of_memory", "message": _oom_message(limits)}))
+        send("error", json.dumps({"kind": "out_of_memory", "message": oom_message(limits)}))
         return
     text = extracted.text.encode("utf-8", "surrogatepass")
     (Path(job["workdir"]) / _TEXT_NAME).write_bytes(text)
@@ -233,17 +241,22 @@ def _child(job: dict, events: IO[str]) -> None:
         "files": extracted.files,
         "skipped": [[item.path, item.reason] for item in extracted.skipped],
         "language": extracted.language,
-        # Linux reports kilobytes.
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "max_rss_bytes": _peak_rss_bytes(),
     }
     send("result", json.dumps(meta))
 
 
-def _oom_message(limits: Limits) -> str:
-    return (
-        f"Reading the file needed more than {limits.max_memory_bytes / 1024**2:,.0f} MB of "
-        "memory, the limit; it may be a decompression bomb."
-    )
+def _peak_rss_bytes() -> int:
+    """This process's own peak RSS. ru_maxrss would carry over the parent's peak, which Linux
+    keeps across fork and exec; VmHWM belongs to the address space exec created."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
 
 
 def main(argv: list[str]) -> int:

@@ -35,7 +35,9 @@ def encrypted_pdf(path: Path, pages: Sequence[str], password: str) -> Path:
     return path
 
 
-def docx(path: Path, heading: str, paragraphs: Sequence[str], table: Sequence[Sequence[str]]) -> Path:
+def docx(
+    path: Path, heading: str, paragraphs: Sequence[str], table: Sequence[Sequence[str]]
+) -> Path:
     import docx as python_docx
 
     document = python_docx.Document()
@@ -51,9 +53,11 @@ def docx(path: Path, heading: str, paragraphs: Sequence[str], table: Sequence[Se
     return path
 
 
-def pptx(path: Path, slides: Sequence[tuple[str, str, str]]) -> Path:
-    """Slides of (title, body, speaker notes)."""
+def pptx(path: Path, slides: Sequence[tuple[str, str, str]], grouped: str = "") -> Path:
+    """Slides of (title, body, speaker notes); ``grouped`` goes in a text box inside a group
+    inside a group on the last slide."""
     from pptx import Presentation
+    from pptx.util import Inches
 
     presentation = Presentation()
     layout = presentation.slide_layouts[1]  # title and content
@@ -62,6 +66,11 @@ def pptx(path: Path, slides: Sequence[tuple[str, str, str]]) -> Path:
         slide.shapes.title.text = title
         slide.placeholders[1].text = body
         slide.notes_slide.notes_text_frame.text = notes
+    if grouped:
+        outer = presentation.slides[-1].shapes.add_group_shape()
+        inner = outer.shapes.add_group_shape()
+        box = inner.shapes.add_textbox(Inches(1), Inches(1), Inches(3), Inches(1))
+        box.text_frame.text = grouped
     presentation.save(str(path))
     return path
 
@@ -115,6 +124,23 @@ def lying_zip(path: Path, name: str, data: bytes, declared: int) -> Path:
     raw = bytearray(path.read_bytes())
     entry = raw.index(b"PK\x01\x02", start)
     raw[entry + 24 : entry + 28] = declared.to_bytes(4, "little")  # uncompressed size
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def mark_encrypted(path: Path, name: str) -> Path:
+    """Set the "encrypted" flag of one member in the central directory (zipfile cannot write
+    encrypted members)."""
+    with zipfile.ZipFile(path) as archive:
+        start = archive.start_dir
+    raw = bytearray(path.read_bytes())
+    entry = raw.index(b"PK\x01\x02", start)
+    while True:
+        length = int.from_bytes(raw[entry + 28 : entry + 30], "little")
+        if raw[entry + 46 : entry + 46 + length] == name.encode():
+            break
+        entry = raw.index(b"PK\x01\x02", entry + 46)
+    raw[entry + 8] |= 0x01  # general-purpose flag bit 0
     path.write_bytes(bytes(raw))
     return path
 
