@@ -3,5 +3,6 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/", include("playground.accounts.urls")),
     path("admin/providers/", include("playground.providers.urls")),
+    path("", include("playground.documents.urls")),
     path("", include("playground.chats.urls")),
 ]

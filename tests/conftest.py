@@ -10,6 +10,12 @@ from playground.providers.models import Provider
 PASSWORD = "correct horse battery 9"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests sign up several people each; the production hasher takes most of a second."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def simulator(db) -> Provider:
     """The simulator provider (seeded by a migration, which transactional tests flush), as

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from playground.llm.client import ProviderKind
 from playground.llm.params import Params, ParamsError, validate
-from playground.providers.models import Provider
+from playground.providers.models import Provider, default_provider
 from playground.workspaces.models import Membership
 
 from . import cancellation, context, events, runner
@@ -64,6 +64,19 @@ def checked_params(data: dict, provider: Provider, model: str, refusal: str) -> 
     except ParamsError as exc:
         first = next(iter(exc.errors.values()))
         raise ReplyRefused(f"{refusal}: {first}") from None
+
+
+def create_chat(workspace, user, provider: Provider | None = None, model: str = "") -> Session:
+    """An empty chat on the chosen model (the default one when none is chosen), with the
+    workspace's default settings."""
+    provider, model = choose_model(provider or default_provider(), model)
+    return Session.objects.create(
+        workspace=workspace,
+        created_by=user,
+        provider=provider,
+        model=model,
+        params=default_params(workspace),
+    )
 
 
 def _new_assistant(session: Session, parent: Message, user) -> Message:

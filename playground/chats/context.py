@@ -78,6 +78,7 @@ class ContextReport:
     provider_count: int | None = None  # the provider's prompt tokens of the last request
     pending: list[Document] = field(default_factory=list)
     failed: list[Document] = field(default_factory=list)
+    exact_documents: list[bool] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -120,12 +121,44 @@ class ContextReport:
             f"in. Above, the whole request costs {dollars(high.input_per_million)} per million in."
         )
 
-    def percent(self, tokens: int) -> float:
-        return round(100 * tokens / self.window, 3) if self.window else 0.0
+    # --- for the meter's bar: an SVG 1,000 units wide (CSP allows no inline styles) --------
+    BAR_WIDTH = 1000
 
     @property
-    def boundary_percent(self) -> float | None:
-        return self.percent(self.boundary) if self.boundary else None
+    def _scale(self) -> float:
+        return self.BAR_WIDTH / max(self.window, self.total, 1)
+
+    @property
+    def bar(self) -> list[dict]:
+        segments, x = [], 0.0
+        output = Part("Kept for the answer", self.output_reserve, "output")
+        for part in [*self.parts, output]:
+            if part.tokens <= 0:
+                continue
+            width = max(part.tokens * self._scale, 2.0)  # a small part stays visible
+            segments.append({**_part_dict(part), "x": round(x, 2), "width": round(width, 2)})
+            x += width
+        return segments
+
+    @property
+    def boundary_x(self) -> float | None:
+        return round(self.boundary * self._scale, 2) if self.boundary else None
+
+    @property
+    def exact(self) -> bool:
+        return bool(self.documents) and all(self.exact_documents)
+
+    @property
+    def cost_text(self) -> str:
+        return dollars(self.cost.total) if self.cost else ""
+
+    @property
+    def input_cost_text(self) -> str:
+        return dollars(self.cost.input) if self.cost else ""
+
+    @property
+    def output_cost_text(self) -> str:
+        return dollars(self.cost.output) if self.cost else ""
 
     @property
     def documents(self) -> list[Part]:
@@ -157,6 +190,10 @@ class ContextReport:
         else:
             message += " Start a new chat, or lower max output tokens."
         return message
+
+
+def _part_dict(part: Part) -> dict:
+    return {"label": part.label, "tokens": part.tokens, "kind": part.kind}
 
 
 def _message_tokens(text: str) -> int:
@@ -198,6 +235,7 @@ def report(session: Session, draft: str = "", params: Params | None = None) -> C
         prices=price_table(session.model),
         provider_count=provider_count,
         pending=[d for d in documents if d.is_pending],
+        exact_documents=[d.tokens_exact for d in ready],
         failed=[d for d in documents if d.status == Document.Status.FAILED],
     )
 

@@ -33,9 +33,15 @@ def adopt_server_loop() -> None:
         # Queued on the thread that runs sync views, so it runs before this request's view.
         from asgiref.sync import sync_to_async
 
+        from playground.documents.processing import requeue_after_restart
+
         from .actions import fail_all_in_process_streams
 
-        _startup_tasks.add(_server_loop.create_task(sync_to_async(fail_all_in_process_streams)()))
+        def recover() -> None:
+            fail_all_in_process_streams()
+            requeue_after_restart()  # documents it was reading are read again
+
+        _startup_tasks.add(_server_loop.create_task(sync_to_async(recover)()))
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:

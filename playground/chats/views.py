@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,18 +11,21 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.documents import processing
+from playground.documents.models import Document
 from playground.llm import snippets
 from playground.llm.client import ProviderKind
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
 from playground.providers.models import Provider, default_provider, kind_of
 from playground.workspaces.access import personal_workspace
 
-from . import access, actions
+from . import access, actions, context
 from .forms import ParamsForm
 from .generation import draft_request, requests_for
 from .models import Comparison, Message, Preset, Session
 
 SIDEBAR_LIMIT = 200
+LIBRARY_CHOICES = 100
 
 
 def render_message_html(message: Message) -> str:
@@ -44,19 +48,36 @@ def model_choices() -> list[Provider]:
     return list(Provider.objects.enabled())
 
 
+def _documents_context(session: Session) -> dict:
+    attached = context.attached(session)
+    processing.requeue_stalled(attached)
+    library = (
+        Document.objects.filter(workspace_id=session.workspace_id, status=Document.Status.READY)
+        .exclude(pk__in=[d.pk for d in attached])
+        .only("id", "name", "tokens")[:LIBRARY_CHOICES]
+    )
+    return {
+        "attached_documents": attached,
+        "library_documents": list(library),
+        "meter": context.report(session),
+    }
+
+
 def _page(
     request: HttpRequest, session: Session | None, status: int = 200, **extra
 ) -> HttpResponse:
     provider = session.provider if session else default_provider()
     if session is not None:
         form = extra.pop("settings_form", None) or _settings_form(session)
-        extra = {**_settings_context(session, form), **extra}
+        extra = {**_settings_context(session, form), **_documents_context(session), **extra}
     context = {
         "session": session,
         "branch": session.branch() if session else [],
         **sidebar_context(request.user),
         "providers": model_choices(),
         "current_provider": provider,
+        "max_upload_files": settings.PLAYGROUND["DOCUMENT_MAX_FILES_PER_UPLOAD"],
+        "max_upload_mb": settings.PLAYGROUND["DOCUMENT_MAX_MB"],
         "current_model": (session.model if session else "")
         or (provider.model_ids[0] if provider and provider.model_ids else ""),
         **extra,
@@ -132,15 +153,7 @@ def start_session(request: HttpRequest) -> HttpResponse:
         actions.choose_model(provider or default_provider(), model)
     except actions.ReplyRefused as refusal:
         return _refused(request, None, str(refusal), text)
-    provider = provider or default_provider()
-    workspace = personal_workspace(request.user)
-    session = Session.objects.create(
-        workspace=workspace,
-        created_by=request.user,
-        provider=provider,
-        model=actions.choose_model(provider, model)[1],
-        params=actions.default_params(workspace),
-    )
+    session = actions.create_chat(personal_workspace(request.user), request.user, provider, model)
     actions.start_reply(session, request.user, text)
     response = redirect("chats:session", session_id=session.pk)
     if request.htmx:
@@ -153,12 +166,18 @@ def start_session(request: HttpRequest) -> HttpResponse:
 def send_message(request: HttpRequest, session_id) -> HttpResponse:
     session = access.chat_for(request.user, session_id)
     text = request.POST.get("text", "")
+    title = session.title
     try:
         user_message, assistant = actions.start_reply(session, request.user, text)
     except actions.ReplyRefused as refusal:
         return _refused(request, session, str(refusal), text)
     if request.htmx:
-        return HttpResponse(render_message_html(user_message) + render_message_html(assistant))
+        html = render_message_html(user_message) + render_message_html(assistant)
+        session.refresh_from_db(fields=["title"])
+        if session.title != title:  # the first message named the chat
+            context = {"session": session, "oob": True}
+            html += render_to_string("chats/session.html#title", context)
+        return HttpResponse(html)
     return redirect("chats:session", session_id=session.pk)
 
 

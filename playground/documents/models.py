@@ -86,6 +86,29 @@ class Document(models.Model):
         return self.status in (self.Status.QUEUED, self.Status.EXTRACTING)
 
     @property
+    def extent(self) -> str:
+        """Pages, slides, sheets or files, in words: "412 pages", "1,980 files"."""
+        if self.files is not None:
+            return f"{self.files:,} file{'s' if self.files != 1 else ''}"
+        if self.pages is None:
+            return ""
+        unit = {"pptx": "slide", "xlsx": "sheet"}.get(self.kind, "page")
+        return f"{self.pages:,} {unit}{'s' if self.pages != 1 else ''}"
+
+    @property
+    def badge(self) -> str:
+        """A short format label for the chip: PDF, DOCX, ZIP, PY…"""
+        if self.kind == "archive":
+            return "ZIP" if self.name.lower().endswith(".zip") else "TAR"
+        named = {"markdown": "MD", "html": "HTML", "json": "JSON", "csv": "CSV"}
+        if self.kind in named:
+            return named[self.kind]
+        if self.kind in ("code", "text", ""):
+            suffix = self.name.rsplit(".", 1)[-1] if "." in self.name else "TXT"
+            return suffix[:4].upper()
+        return self.kind.upper()[:4]
+
+    @property
     def percent(self) -> int:
         return round(self.progress * 100)
 

@@ -12,11 +12,14 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from playground.chats import events
 from playground.llm.tokens import count_tokens
@@ -66,25 +69,63 @@ def dispatch(document_id: int) -> None:
     future.add_done_callback(_pending.discard)
 
 
+def requeue_stalled(documents: list[Document]) -> None:
+    """Documents whose reading stopped without an end (a restarted server or a lost worker
+    task): queue them again. Judged by the time since their last progress."""
+    grace = timedelta(seconds=settings.PLAYGROUND["DOCUMENT_EXTRACT_SECONDS"] + 60)
+    cutoff = timezone.now() - grace
+    for document in documents:
+        if not document.is_pending or document.updated_at > cutoff:
+            continue
+        requeued = Document.objects.filter(
+            pk=document.pk, status=document.status, updated_at__lte=cutoff
+        ).update(status=Document.Status.QUEUED, progress=0.0, updated_at=timezone.now())
+        if requeued:
+            document.status, document.progress = Document.Status.QUEUED, 0.0
+            transaction.on_commit(lambda pk=document.pk: dispatch(pk))
+
+
+def requeue_after_restart() -> int:
+    """Embedded mode start-up: no reading of an earlier server process can still be running,
+    so every document it left pending is read again."""
+    pending = list(
+        Document.objects.filter(
+            status__in=[Document.Status.QUEUED, Document.Status.EXTRACTING]
+        ).values_list("pk", flat=True)
+    )
+    Document.objects.filter(pk__in=pending).update(status=Document.Status.QUEUED, progress=0.0)
+    for document_id in pending:
+        dispatch(document_id)
+    return len(pending)
+
+
 def wait_idle(timeout: float = 120.0) -> None:
     """Wait for this process's in-process extractions (tests, shutdown)."""
     for future in list(_pending):
         future.result(timeout=timeout)
 
 
+@dataclass(frozen=True)
+class _SessionRef:
+    pk: object  # all the chip's template needs of its chat: the detach URL
+
+
 def _publish(document: Document) -> None:
     """The document's chip, to every chat it is attached to."""
-    html = render_to_string("documents/attachments.html#chip", {"document": document})
-    frame = {
-        "type": "document",
-        "document_id": document.pk,
-        "status": document.status,
-        "progress": document.percent,
-        "html": html,
-    }
     for session_id in Attachment.objects.filter(document=document).values_list(
         "session_id", flat=True
     ):
+        html = render_to_string(
+            "documents/attachments.html#chip",
+            {"document": document, "session": _SessionRef(session_id)},
+        )
+        frame = {
+            "type": "document",
+            "document_id": document.pk,
+            "status": document.status,
+            "progress": document.percent,
+            "html": html,
+        }
         events.publish_sync(session_id, frame)
 
 
@@ -103,7 +144,9 @@ class _Progress:
             return
         self.shown, self.at = fraction, now
         self.document.progress = fraction
-        Document.objects.filter(pk=self.document.pk).update(progress=fraction)
+        Document.objects.filter(pk=self.document.pk).update(
+            progress=fraction, updated_at=timezone.now()
+        )
         _publish(self.document)
 
 
@@ -112,7 +155,7 @@ def process(document_id: int) -> None:
     close_old_connections()
     try:
         claimed = Document.objects.filter(pk=document_id, status=Document.Status.QUEUED).update(
-            status=Document.Status.EXTRACTING, progress=0.0
+            status=Document.Status.EXTRACTING, progress=0.0, updated_at=timezone.now()
         )
         if not claimed:  # already taken (a redelivered task) or deleted
             return

@@ -153,14 +153,59 @@ def _topic(prompt: str) -> tuple[str, str]:
     return clean[:80], max(words, key=len)[:30]
 
 
-def compose(prompt: str, seed: int | None, think_tokens: int | None, answer_tokens: int | None):
-    """The thinking and the answer for a prompt: deterministic for a prompt and seed."""
+_DOCUMENT = re.compile(r'<document name="([^"\n]*)">\n(.*?)\n</document>', re.S)
+_WORD = re.compile(r"[^\W\d_]{4,}")
+READ_CHARS = 2_000_000  # the simulator skims this much of the documents for its quote
+
+
+def attached_documents(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(name, text) of the documents the app put in the system message."""
+    system = next(
+        (m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"),
+        "",
+    )
+    return _DOCUMENT.findall(system) if isinstance(system, str) else []
+
+
+def best_passage(documents: list[tuple[str, str]], prompt: str) -> tuple[str, str] | None:
+    """The document line that shares the most words with the prompt: (name, line). The
+    simulator cannot read, but it can show that the documents reached it."""
+    wanted = {w.lower() for w in _WORD.findall(_DIRECTIVE.sub("", prompt))}
+    best, best_score = None, 0
+    for name, text in documents:
+        for line in text[:READ_CHARS].splitlines():
+            line = line.strip()
+            if not line or len(line) > 400:
+                continue
+            score = len(wanted & {w.lower() for w in _WORD.findall(line)})
+            if score > best_score:
+                best, best_score = (name, line), score
+    return best
+
+
+def compose(
+    prompt: str,
+    seed: int | None,
+    think_tokens: int | None,
+    answer_tokens: int | None,
+    documents: list[tuple[str, str]] | None = None,
+):
+    """The thinking and the answer for a prompt: deterministic for a prompt and seed. With
+    documents, the answer starts by naming them and quoting the line that fits the prompt."""
     digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:8], "big"))
     topic, word = _topic(prompt)
     thoughts = rng.sample(_THOUGHTS, k=6)
     thinking = " ".join(t.format(topic=topic, word=word) for t in thoughts)
     answer = _ANSWER.format(title=topic[:60].rstrip(" ?.!") or "Answer", topic=topic, word=word)
+    if documents:
+        names = ", ".join(f"**{name}**" for name, _ in documents)
+        opening = f"From the attached documents ({names}):"
+        passage = best_passage(documents, prompt)
+        if passage:
+            opening += f" “{passage[1]}” ({passage[0]})"
+        answer = f"{opening}\n\n{answer}"
+        thinking = f"I have {len(documents)} attached document(s) to read first. {thinking}"
     return _fit(thinking, think_tokens), _fit(answer, answer_tokens)
 
 
@@ -279,7 +324,11 @@ class _Run:
         seed = self.body.get("seed") if isinstance(self.body.get("seed"), int) else None
         prompt = _last_user_text(self.body["messages"])
         thinking, answer = compose(
-            prompt, seed, self.directives.think_tokens, self.directives.answer_tokens
+            prompt,
+            seed,
+            self.directives.think_tokens,
+            self.directives.answer_tokens,
+            attached_documents(self.body["messages"]),
         )
         max_tokens, stops = self._limits()
         if _continues_an_answer(self.body["messages"]):

@@ -277,8 +277,13 @@
     syncComposer();
   }
 
+  function onDocument(frame) { // documents.js shows a document's reading progress
+    window.dispatchEvent(new CustomEvent("playground:document", { detail: frame }));
+  }
+
   const handlers = { snapshot: onSnapshot, delta: onDelta, final: onFinal, messages: onMessages,
-                     ready: onReady, pong: function () {}, error: function (f) { console.warn(f.message); } };
+                     document: onDocument, ready: onReady, pong: function () {},
+                     error: function (f) { console.warn(f.message); } };
 
   // ---- the socket -----------------------------------------------------------------------------
   function send(frame) {

@@ -98,3 +98,34 @@ async def test_an_outsider_cannot_subscribe(stack, ann):
         async with mallory.websocket(session) as ws:
             await next_frame(ws, timeout=5)
     assert mallory.http.get(f"/chat/{session}").status_code == 404
+
+
+async def test_a_document_is_read_by_the_worker_with_progress_and_used(stack, ann):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n in range(40):
+            archive.writestr(f"src/module_{n}.py", f"def f{n}():\n    return {n}\n" * 50)
+        archive.writestr("docs/README.md", "# Repo\n\nThe deploy password hint is ALBATROSS.\n")
+        archive.writestr("node_modules/x/index.js", "skipped")
+        archive.writestr("logo.png", bytes(range(256)) * 4)
+    session = ann.new_chat()
+    async with ann.websocket(session) as ws:
+        assert (await next_frame(ws))["type"] == "ready"
+        response = ann.upload(session, "repo.zip", buffer.getvalue())
+        assert response.status_code == 200, response.text
+        statuses = []
+        while not statuses or statuses[-1] not in ("ready", "failed"):
+            frame = await next_frame(ws)
+            if frame["type"] == "document":
+                statuses.append(frame["status"])
+                html = frame["html"]
+        assert statuses[-1] == "ready", html
+        assert "41 files" in html and "2 skipped" in html
+        answer = ann.send(session, "#think:5 #answer:40 What is the deploy password hint?")
+        await read_until_final(ws, answer)
+    row = message_row(stack, answer)
+    assert "The deploy password hint is ALBATROSS." in row["content"]
+    assert "(repo.zip)" in row["content"]

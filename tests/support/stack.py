@@ -307,6 +307,16 @@ class User:
             path, data=data or {}, headers={"X-CSRFToken": self.http.cookies["csrftoken"]}
         )
 
+    def upload(self, session_id: str, name: str, content: bytes) -> httpx2.Response:
+        if "csrftoken" not in self.http.cookies:
+            self.http.get("/chat/new")
+        return self.http.post(
+            "/documents/upload",
+            data={"session": session_id},
+            files={"file": (name, content)},
+            headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
+        )
+
     def start_chat(self, text: str) -> str:
         response = self._post("/chat/start", {"text": text})
         assert response.status_code == 302, response.text[-2000:]

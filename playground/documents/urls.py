@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "documents"
+
+urlpatterns = [
+    path("documents/", views.library, name="library"),
+    path("documents/upload", views.upload, name="upload"),
+    path("documents/<str:document_id>", views.document_detail, name="detail"),
+    path("documents/<str:document_id>/text", views.document_text, name="text"),
+    path("documents/<str:document_id>/delete", views.delete, name="delete"),
+    path("chat/<str:session_id>/documents/attach", views.attach, name="attach"),
+    path("chat/<str:session_id>/documents/<str:document_id>/detach", views.detach, name="detach"),
+    path("chat/<str:session_id>/context", views.context_meter, name="context"),
+]

@@ -1,0 +1,153 @@
+"""The library of documents, uploads into a chat, attaching and detaching, and the context meter
+of a chat's next request (issue 4)."""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from playground.chats import access as chat_access
+from playground.chats import actions as chat_actions
+from playground.chats import context
+from playground.chats.models import Session
+from playground.chats.views import sidebar_context
+from playground.workspaces.access import personal_workspace
+
+from . import access, actions, processing
+from .models import Document
+
+TEXT_PREVIEW_CHARS = 200_000
+
+
+def _chip(request: HttpRequest, document: Document, session: Session | None) -> HttpResponse:
+    return render(
+        request, "documents/attachments.html#chip", {"document": document, "session": session}
+    )
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """One file a request (the page sends them one by one, with progress). Into a chat's
+    context when ``session`` names one; ``new_chat`` starts a chat for it first."""
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        return HttpResponse("Choose a file to upload.", status=422, content_type="text/plain")
+    session = None
+    if request.POST.get("session"):
+        session = chat_access.chat_for(request.user, request.POST["session"])
+    workspace = session.workspace if session else personal_workspace(request.user)
+    try:
+        document, _ = actions.store_upload(workspace, request.user, uploaded)
+    except actions.UploadRefused as refusal:
+        return HttpResponse(str(refusal), status=422, content_type="text/plain")
+    response_headers = {}
+    if session is None and request.POST.get("new_chat"):
+        try:
+            session = chat_actions.create_chat(workspace, request.user)
+        except chat_actions.ReplyRefused as refusal:
+            return HttpResponse(str(refusal), status=422, content_type="text/plain")
+        response_headers["X-Chat-Url"] = reverse("chats:session", args=[session.pk])
+    if session is not None:
+        actions.attach(session, document, request.user)
+    response = _chip(request, document, session)
+    for name, value in response_headers.items():
+        response[name] = value
+    return response
+
+
+@login_required
+@require_POST
+def attach(request: HttpRequest, session_id) -> HttpResponse:
+    session = chat_access.chat_for(request.user, session_id)
+    document = access.document_for(request.user, request.POST.get("document"))
+    try:
+        actions.attach(session, document, request.user)
+    except actions.UploadRefused as refusal:
+        flash.error(request, str(refusal))
+    if request.htmx:
+        return _chip(request, document, session)
+    return redirect("chats:session", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def detach(request: HttpRequest, session_id, document_id) -> HttpResponse:
+    session = chat_access.chat_for(request.user, session_id)
+    document = access.document_for(request.user, document_id)
+    actions.detach(session, document)
+    if request.htmx:
+        return HttpResponse("")  # the chip's place, now empty
+    flash.success(request, f"Detached “{document.name}”.")
+    return redirect("chats:session", session_id=session.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def context_meter(request: HttpRequest, session_id) -> HttpResponse:
+    """The meter of the chat's next request, with the draft message when it is posted."""
+    session = chat_access.chat_for(request.user, session_id)
+    draft = request.POST.get("text", "") if request.method == "POST" else ""
+    return render(
+        request,
+        "documents/attachments.html#meter",
+        {"session": session, "meter": context.report(session, draft=draft)},
+    )
+
+
+@login_required
+@require_GET
+def library(request: HttpRequest) -> HttpResponse:
+    documents = list(Document.objects.for_user(request.user).select_related("uploaded_by")[:500])
+    processing.requeue_stalled(documents)
+    return render(
+        request,
+        "documents/library.html",
+        {**sidebar_context(request.user), "documents": documents},
+    )
+
+
+@login_required
+@require_GET
+def document_detail(request: HttpRequest, document_id) -> HttpResponse:
+    document = access.document_for(request.user, document_id)
+    text = ""
+    if document.is_ready:
+        text = document.extracted.text[:TEXT_PREVIEW_CHARS]
+    return render(
+        request,
+        "documents/detail.html",
+        {
+            **sidebar_context(request.user),
+            "document": document,
+            "text": text,
+            "shortened": document.chars > TEXT_PREVIEW_CHARS,
+            "preview_chars": TEXT_PREVIEW_CHARS,
+            "chats": Session.objects.filter(attachments__document=document).only("id", "title"),
+        },
+    )
+
+
+@login_required
+@require_GET
+def document_text(request: HttpRequest, document_id) -> HttpResponse:
+    """The extracted text as a download (never shown inline: it is the document's content)."""
+    document = access.document_for(request.user, document_id)
+    if not document.is_ready:
+        return HttpResponse("The text is not ready.", status=404, content_type="text/plain")
+    response = HttpResponse(document.extracted.text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="document-{document.pk}.txt"'
+    return response
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, document_id) -> HttpResponse:
+    document = access.document_for(request.user, document_id)
+    actions.delete_document(document)
+    flash.success(request, f"Deleted “{document.name}”.")
+    return redirect("documents:library")
