@@ -123,10 +123,17 @@ def _run_child(
     )
 
 
+# What the child may see of the environment: never the secrets (SECRET_KEY, DATABASE_URL,
+# provider keys) a parser exploited by a hostile file could read.
+_CHILD_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "VIRTUAL_ENV", "PYTHONHOME")
+
+
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = {key: os.environ[key] for key in _CHILD_ENV_KEYS if key in os.environ}
     # The child imports this package by name; make that work wherever the caller runs from.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+    )
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

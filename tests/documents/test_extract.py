@@ -534,3 +534,13 @@ def test_tar_member_read_from_memory_only(tmp_path, monkeypatch):
     path = builders.tar_file(tmp_path / "t", {"a.txt": HERON.encode()})
     assert isinstance(result := extract(path, "t.tar.gz"), Extracted)
     assert HERON in result.text
+
+
+def test_the_child_process_sees_no_secrets(monkeypatch):
+    from playground.documents.isolated import _child_env
+
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:pw@db/m1")
+    env = _child_env()
+    assert "SECRET_KEY" not in env and "DATABASE_URL" not in env
+    assert "PATH" in env and env["PYTHONPATH"]
