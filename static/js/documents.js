@@ -182,6 +182,15 @@
     if (window.htmx) window.htmx.process(chip);
     if (frame.status === "ready" || frame.status === "failed") refreshMeter();
   });
+  // Attached from the library: a chip the list shows already is replaced, not repeated.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target.id !== "doc-chips" || event.detail.xhr.status !== 200) return;
+    const holder = document.createElement("template");
+    holder.innerHTML = event.detail.serverResponse;
+    const chip = holder.content.firstElementChild;
+    if (chip && chip.id) document.getElementById(chip.id)?.remove();
+  });
+
   // A refreshed meter keeps its breakdown open if the user opened it.
   let meterOpen = false;
   document.body.addEventListener("htmx:beforeSwap", function (event) {
