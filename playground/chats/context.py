@@ -52,6 +52,12 @@ def document_texts(document_ids: list[int]) -> list[tuple[str, str]]:
     return [(names[i], texts[i]) for i in document_ids if i in texts and i in names]
 
 
+def document_names(document_ids: list[int]) -> list[tuple[int, str]]:
+    """(id, name) of documents in the given order; one deleted since is left out."""
+    names = dict(Document.objects.filter(pk__in=document_ids).values_list("pk", "name"))
+    return [(i, names[i]) for i in document_ids if i in names]
+
+
 def attached(session: Session) -> list[Document]:
     """The chat's documents in the order they were attached."""
     return [

@@ -293,12 +293,14 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
     if message.role != Message.Role.ASSISTANT:
         raise Http404("Only answers have request details.")
     kind, base_url = _provider_endpoint(request, message.provider)
-    context = {
+    details = {
         "message": message,
         "session": message.session,
         "requests": _code_views(requests_for(message), base_url, kind),
         "base_url": base_url,
         "usage_raw": json.dumps(message.usage_raw, indent=2) if message.usage_raw else "",
+        "thinking_budget": Params.from_dict(message.params).thinking_budget,
+        "document_names": [name for _, name in context.document_names(message.documents)],
         "timings": [
             ("Queued", message.created_at),
             ("Started", message.started_at),
@@ -307,7 +309,7 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
             ("Finished", message.finished_at),
         ],
     }
-    return render(request, "chats/details.html", context)
+    return render(request, "chats/details.html", details)
 
 
 def _back_to_settings(session: Session) -> HttpResponse:

@@ -65,6 +65,7 @@ def test_a_budget_forced_answer_shows_both_requests(owner, owner_client, simulat
     )
     html = page.content.decode()
     assert "Request 2 (continuation)" in html
+    assert "1,000 tokens, enforced by the app (reached: the thinking was stopped there)" in html
     # The continuation is what the provider saw last; its long prefill (the thinking) is shown
     # shortened in the middle, everything else as sent.
     shown = curl_body(html, 1)

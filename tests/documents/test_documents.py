@@ -142,6 +142,9 @@ def test_documents_go_first_whole_named_and_in_order(owner, owner_client, simula
     assert "“The launch code word is PELICAN.” (b-first.md)" in answer.content
     # View code rebuilds the request with the documents it was sent with.
     assert requests_for(answer)[0]["messages"] == bodies[-1]["messages"]
+    details = owner_client.get(f"/message/{answer.pk}/details").content.decode()
+    assert "<dt>Documents</dt><dd>b-first.md, a-second.py</dd>" in details
+    assert "<dt>Thinking budget</dt><dd>model default</dd>" in details
 
 
 def test_the_meter_counts_each_part_and_prices_the_next_request(owner, owner_client, simulator):
