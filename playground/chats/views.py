@@ -175,8 +175,9 @@ def send_message(request: HttpRequest, session_id) -> HttpResponse:
         html = render_message_html(user_message) + render_message_html(assistant)
         session.refresh_from_db(fields=["title"])
         if session.title != title:  # the first message named the chat
-            context = {"session": session, "oob": True}
+            context = {"session": session, "s": session, "oob": True}
             html += render_to_string("chats/session.html#title", context)
+            html += render_to_string("_sidebar.html#session_link", context)
         return HttpResponse(html)
     return redirect("chats:session", session_id=session.pk)
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("documents/<str:document_id>/delete", views.delete, name="delete"),
     path("chat/<str:session_id>/documents/attach", views.attach, name="attach"),
     path("chat/<str:session_id>/documents/<str:document_id>/detach", views.detach, name="detach"),
+    path("chat/<str:session_id>/documents/<str:document_id>", views.chip, name="chip"),
     path("chat/<str:session_id>/context", views.context_meter, name="context"),
 ]

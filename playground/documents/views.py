@@ -87,6 +87,15 @@ def detach(request: HttpRequest, session_id, document_id) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def chip(request: HttpRequest, session_id, document_id) -> HttpResponse:
+    """A document's chip as it stands (the page asks after its websocket reconnects)."""
+    session = chat_access.chat_for(request.user, session_id)
+    document = access.document_for(request.user, document_id)
+    return _chip(request, document, session)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def context_meter(request: HttpRequest, session_id) -> HttpResponse:
     """The meter of the chat's next request, with the draft message when it is posted."""

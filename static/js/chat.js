@@ -269,6 +269,7 @@
   }
 
   function onReady(frame) {
+    window.dispatchEvent(new CustomEvent("playground:ready")); // documents.js catches up too
     // Messages this page shows as streaming that the server says have ended: fetch their end.
     document.querySelectorAll('.msg[data-status="streaming"]').forEach(function (el) {
       const id = Number(el.dataset.messageId);

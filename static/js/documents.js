@@ -169,6 +169,22 @@
     uploadFiles(event.dataTransfer.files);
   });
 
+  // After a reconnect, frames sent while the socket was down are lost: ask for the chips
+  // of documents still being read, and the meter.
+  window.addEventListener("playground:ready", function () {
+    const sessionId = chat.dataset.sessionId;
+    if (!sessionId) return;
+    document.querySelectorAll('.doc-chip[data-status="queued"], .doc-chip[data-status="extracting"]').forEach(function (element) {
+      fetch("/chat/" + sessionId + "/documents/" + element.dataset.documentId, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html) window.dispatchEvent(new CustomEvent("playground:document", {
+            detail: { document_id: Number(element.dataset.documentId), status: "", html: html } }));
+        });
+    });
+    refreshMeter();
+  });
+
   // Reading progress and results, pushed by the server.
   window.addEventListener("playground:document", function (event) {
     const frame = event.detail;

@@ -230,6 +230,9 @@ def test_outsiders_cannot_see_or_use_a_document(owner, owner_client, outsider_cl
         assert outsider_client.get(path).status_code == 404
     assert outsider_client.post(f"/documents/{document.pk}/delete").status_code == 404
     assert outsider_client.post(f"/chat/{session.pk}/context").status_code == 404
+    chip = f"/chat/{session.pk}/documents/{document.pk}"
+    assert outsider_client.get(chip).status_code == 404
+    assert 'data-status="ready"' in owner_client.get(chip).content.decode()
     theirs = outsider_client.post("/documents/upload", {"file": SimpleUploadedFile("x.txt", b"x")})
     assert theirs.status_code == 200
     processing.wait_idle()
