@@ -1,7 +1,63 @@
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from playground.llm.pricing import PriceTable, cost, from_micros, micros, price_table
+
+
+class Price(models.Model):
+    """What one model of one provider costs, from a moment on: tiers chosen by a request's
+    input length (playground.llm.pricing). A new price never changes what earlier usage was
+    charged: each usage record keeps the price it was charged at."""
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.CASCADE, related_name="prices"
+    )
+    model = models.CharField(max_length=100)
+    effective_from = models.DateTimeField(default=timezone.now)
+    tiers = models.JSONField()  # PriceTable.as_json(): dollars per million tokens, as strings
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider", "model", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "model", "effective_from"], name="one_price_per_moment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.effective_from:%Y-%m-%d}"
+
+    @property
+    def table(self) -> PriceTable:
+        return PriceTable.from_json(self.tiers)
+
+
+def price_for(
+    provider, model: str, at: datetime | None = None
+) -> tuple[PriceTable | None, Price | None]:
+    """The price in force for ``model`` of ``provider`` at ``at`` (now): the admin's latest
+    from before then, else the published price of a model the app knows, else none."""
+    if provider is not None:
+        price = (
+            Price.objects.filter(
+                provider=provider, model=model, effective_from__lte=at or timezone.now()
+            )
+            .order_by("-effective_from")
+            .first()
+        )
+        if price is not None:
+            return price.table, price
+    return price_table(model), None
 
 
 class UsageRecord(models.Model):
@@ -24,6 +80,13 @@ class UsageRecord(models.Model):
     reasoning_tokens = models.PositiveIntegerField(default=0)
     # True when the provider did not report usage (aborted stream) and the app estimated it.
     estimated = models.BooleanField(default=False)
+    # What it cost, in micro-dollars, at the price in force when it was asked; null cost: the
+    # model has no price.
+    price = models.ForeignKey(Price, on_delete=models.PROTECT, null=True, blank=True)
+    tier = models.CharField(max_length=40, blank=True)  # "input up to 200k", "input over 200k"
+    input_cost_micros = models.BigIntegerField(null=True, blank=True)
+    output_cost_micros = models.BigIntegerField(null=True, blank=True)
+    cost_micros = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -31,3 +94,46 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model}: {self.prompt_tokens} in, {self.completion_tokens} out"
+
+    @property
+    def cost(self) -> Decimal | None:
+        return None if self.cost_micros is None else from_micros(self.cost_micros)
+
+    @property
+    def input_cost(self) -> Decimal | None:
+        return None if self.input_cost_micros is None else from_micros(self.input_cost_micros)
+
+    @property
+    def output_cost(self) -> Decimal | None:
+        return None if self.output_cost_micros is None else from_micros(self.output_cost_micros)
+
+
+def _short(tokens: int) -> str:
+    return f"{tokens // 1000:,}k" if tokens % 1000 == 0 else f"{tokens:,}"
+
+
+def tier_label(table: PriceTable, tier) -> str:
+    """The tier in words: "input up to 200k", "input over 200k", or "" for a one-tier price."""
+    bounds = table.boundaries()
+    if not bounds:
+        return ""
+    if tier.up_to is not None:
+        return f"input up to {_short(tier.up_to)}"
+    return f"input over {_short(bounds[-1])}"
+
+
+def charge(provider, model: str, at: datetime, prompt: int, cached: int, completion: int) -> dict:
+    """The cost fields of a usage record: the request at the tier its input fell in, at the
+    price in force when it was asked. Empty costs when the model has no price."""
+    table, price = price_for(provider, model, at)
+    if table is None:
+        return {}
+    result = cost(table, prompt, completion, cached)
+    input_micros, output_micros = micros(result.input), micros(result.output)
+    return {
+        "price": price,
+        "tier": tier_label(table, result.tier),
+        "input_cost_micros": input_micros,
+        "output_cost_micros": output_micros,
+        "cost_micros": input_micros + output_micros,
+    }

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Sum
+
+from playground.billing.models import UsageRecord, price_for
 from playground.documents.models import Attachment, Document, DocumentText
 from playground.llm.params import Params, context_window, output_limit
-from playground.llm.pricing import Cost, PriceTable, cost, dollars, price_table
+from playground.llm.pricing import Cost, PriceTable, cost, dollars, from_micros
 from playground.llm.tokens import TOKENS_PER_MESSAGE_TEMPLATE, estimate_tokens
 
 from .models import Message, Session
@@ -85,6 +88,11 @@ class ContextReport:
     pending: list[Document] = field(default_factory=list)
     failed: list[Document] = field(default_factory=list)
     exact_documents: list[bool] = field(default_factory=list)
+    spent_micros: int = 0  # what the chat's answers have cost so far
+
+    @property
+    def spent_text(self) -> str:
+        return dollars(from_micros(self.spent_micros))
 
     @property
     def total(self) -> int:
@@ -198,6 +206,13 @@ class ContextReport:
         return message
 
 
+def _spent(session: Session) -> int:
+    total = UsageRecord.objects.filter(message__session=session).aggregate(
+        total=Sum("cost_micros")
+    )["total"]
+    return total or 0
+
+
 def _part_dict(part: Part) -> dict:
     return {"label": part.label, "tokens": part.tokens, "kind": part.kind}
 
@@ -238,7 +253,8 @@ def report(session: Session, draft: str = "", params: Params | None = None) -> C
         input_tokens=input_tokens,
         output_reserve=params.max_tokens or limit,
         window=context_window(session.model),
-        prices=price_table(session.model),
+        prices=price_for(session.provider, session.model)[0],
+        spent_micros=_spent(session),
         provider_count=provider_count,
         pending=[d for d in documents if d.is_pending],
         exact_documents=[d.tokens_exact for d in ready],

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from playground.billing.models import UsageRecord
+from playground.billing.models import UsageRecord, charge
 from playground.llm.client import (
     ProviderConfig,
     ProviderKind,
@@ -461,6 +461,12 @@ class Generation:
         """Exactly one usage record per generation; a second settle finds it and stops."""
         if status_sent_nothing(message):
             return
+        prompt = message.prompt_tokens or 0
+        cached = (usage.cached_tokens or 0) if usage else 0
+        completion = (message.reasoning_tokens or 0) + (message.content_tokens or 0)
+        costs = charge(
+            message.provider, message.model, message.created_at, prompt, cached, completion
+        )
         UsageRecord.objects.get_or_create(
             message=message,
             defaults={
@@ -468,12 +474,12 @@ class Generation:
                 "user_id": message.author_id,
                 "provider_name": message.provider_name,
                 "model": message.model,
-                "prompt_tokens": message.prompt_tokens or 0,
-                "cached_tokens": (usage.cached_tokens or 0) if usage else 0,
-                "completion_tokens": (message.reasoning_tokens or 0)
-                + (message.content_tokens or 0),
+                "prompt_tokens": prompt,
+                "cached_tokens": cached,
+                "completion_tokens": completion,
                 "reasoning_tokens": message.reasoning_tokens or 0,
                 "estimated": usage is None,
+                **costs,
             },
         )
 

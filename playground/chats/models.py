@@ -82,7 +82,7 @@ class Session(models.Model):
 
     def branch(self) -> list[Message]:
         """Messages from the root to the newest one, following parent links."""
-        by_id = {m.pk: m for m in self.messages.all()}
+        by_id = {m.pk: m for m in self.messages.select_related("usage_record")}
         leaf = max(by_id.values(), key=lambda m: (m.created_at, m.pk), default=None)
         path: list[Message] = []
         while leaf is not None:

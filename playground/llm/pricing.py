@@ -7,9 +7,11 @@ falls in prices the whole request, input and output. Money is Decimal dollars, n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MILLION = Decimal(1_000_000)
+MAX_TIERS = 4
+MAX_PRICE_PER_MILLION = Decimal(10_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +19,16 @@ class Tier:
     up_to: int | None  # the largest input (tokens) this tier prices; None: no upper bound
     input_per_million: Decimal
     output_per_million: Decimal
+    cached_input_per_million: Decimal | None = None  # None: cached input costs as input
+
+    def as_json(self) -> dict:
+        cached = self.cached_input_per_million
+        return {
+            "up_to": self.up_to,
+            "input": str(self.input_per_million),
+            "cached_input": None if cached is None else str(cached),
+            "output": str(self.output_per_million),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,84 @@ class PriceTable:
         """Input lengths where the price changes (200,000 for MiniMax-M1)."""
         return [tier.up_to for tier in self.tiers if tier.up_to is not None]
 
+    def as_json(self) -> list[dict]:
+        return [tier.as_json() for tier in self.tiers]
+
+    @classmethod
+    def from_json(cls, tiers: list[dict]) -> PriceTable:
+        """A table as stored (prices as decimal strings); ``validate_tiers`` checked it."""
+        return cls(
+            tiers=tuple(
+                Tier(
+                    up_to=t.get("up_to"),
+                    input_per_million=Decimal(t["input"]),
+                    output_per_million=Decimal(t["output"]),
+                    cached_input_per_million=(
+                        None if t.get("cached_input") in (None, "") else Decimal(t["cached_input"])
+                    ),
+                )
+                for t in tiers
+            )
+        )
+
+
+class PriceError(ValueError):
+    """A price table that cannot be used; the message says why."""
+
+
+def _price(value, what: str) -> Decimal:
+    try:
+        price = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise PriceError(f"{what} must be a number of dollars per million tokens.") from None
+    if not price.is_finite() or price < 0:
+        raise PriceError(f"{what} cannot be negative.")
+    if price > MAX_PRICE_PER_MILLION:
+        raise PriceError(f"{what} is over ${MAX_PRICE_PER_MILLION:,} per million tokens.")
+    return price
+
+
+def validate_tiers(rows: list[dict]) -> PriceTable:
+    """Tiers as entered (up_to, input, cached_input, output): increasing bounds, the last one
+    open, every price present and not negative."""
+    if not rows:
+        raise PriceError("A price needs at least one tier.")
+    if len(rows) > MAX_TIERS:
+        raise PriceError(f"At most {MAX_TIERS} tiers.")
+    tiers, previous = [], 0
+    for number, row in enumerate(rows, start=1):
+        last = number == len(rows)
+        raw_bound = row.get("up_to")
+        if last:
+            if raw_bound not in (None, ""):
+                raise PriceError("The last tier has no upper bound: it prices every longer input.")
+            up_to = None
+        else:
+            try:
+                up_to = int(raw_bound)
+            except (TypeError, ValueError):
+                raise PriceError(f"Tier {number} needs the input length it goes up to.") from None
+            if up_to <= previous:
+                raise PriceError(f"Tier {number} must go up to more than {previous:,} tokens.")
+            previous = up_to
+        for key, what in (("input", "input"), ("output", "output")):
+            if row.get(key) in (None, ""):
+                raise PriceError(f"Tier {number} needs an {what} price.")
+        cached = row.get("cached_input")
+        tiers.append(
+            Tier(
+                up_to=up_to,
+                input_per_million=_price(row["input"], f"Tier {number}'s input price"),
+                output_per_million=_price(row["output"], f"Tier {number}'s output price"),
+                cached_input_per_million=(
+                    None
+                    if cached in (None, "")
+                    else _price(cached, f"Tier {number}'s cached-input price")
+                ),
+            )
+        )
+    return PriceTable(tiers=tuple(tiers))
+
 
 @dataclass(frozen=True, slots=True)
 class Cost:
@@ -45,13 +135,30 @@ class Cost:
         return self.input + self.output
 
 
-def cost(table: PriceTable, input_tokens: int, output_tokens: int) -> Cost:
+def cost(table: PriceTable, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> Cost:
+    """The whole request at the tier its input falls in (cached input included in
+    ``input_tokens``, priced at the cached price where the tier has one)."""
     tier = table.tier_for(input_tokens)
+    cached = min(max(cached_tokens, 0), input_tokens)
+    cached_price = (
+        tier.input_per_million
+        if tier.cached_input_per_million is None
+        else tier.cached_input_per_million
+    )
     return Cost(
-        input=tier.input_per_million * input_tokens / MILLION,
+        input=(tier.input_per_million * (input_tokens - cached) + cached_price * cached) / MILLION,
         output=tier.output_per_million * output_tokens / MILLION,
         tier=tier,
     )
+
+
+def micros(amount: Decimal) -> int:
+    """Dollars as whole micro-dollars, the unit money is stored in."""
+    return int((amount * MILLION).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_micros(value: int) -> Decimal:
+    return Decimal(value) / MILLION
 
 
 # MiniMax's price for M1: $0.40 / $2.20 per million tokens up to 200k input, $1.30 / $2.20
@@ -70,8 +177,11 @@ DEFAULT_PRICES: dict[str, PriceTable] = {
 
 
 def price_table(model: str) -> PriceTable | None:
-    """The default price of a model id the app knows; None for one it does not."""
-    return DEFAULT_PRICES.get(model)
+    """The published price of a model id the app knows (MiniMax-M1 under any provider's name
+    for it, e.g. MiniMaxAI/MiniMax-M1-80k); None for one it does not."""
+    if model in DEFAULT_PRICES:
+        return DEFAULT_PRICES[model]
+    return MINIMAX_M1 if "minimax-m1" in model.lower() else None
 
 
 def dollars(amount: Decimal) -> str:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from playground.llm.client import ProviderKind
+from playground.llm.pricing import MAX_TIERS, PriceError, validate_tiers
 
 from .models import Provider
 
@@ -167,3 +168,54 @@ def save_provider(provider: Provider) -> None:
         provider.save()
         if provider.is_default:
             Provider.objects.exclude(pk=provider.pk).update(is_default=False)
+
+
+TIER_ROWS = range(1, MAX_TIERS + 1)
+TIER_FIELDS = ("up_to", "input", "cached_input", "output")
+
+
+class PriceForm(forms.Form):
+    """A price table for one of a provider's models, from a moment on: up to four tiers by the
+    request's input length, each with input, cached-input and output prices per million."""
+
+    model = forms.ChoiceField()
+    effective_from = forms.DateTimeField(
+        label="Applies from",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Usage before then keeps the price it was charged.",
+    )
+
+    def __init__(self, *args, provider: Provider, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(m, m) for m in provider.model_ids or []]
+        for n in TIER_ROWS:
+            self.fields[f"tier{n}_up_to"] = forms.IntegerField(
+                required=False, min_value=1, label=f"Tier {n}: input up to (tokens)"
+            )
+            for name, label in (
+                ("input", "input"),
+                ("cached_input", "cached input"),
+                ("output", "output"),
+            ):
+                self.fields[f"tier{n}_{name}"] = forms.CharField(
+                    required=False,
+                    max_length=20,
+                    label=f"Tier {n}: {label} $ per 1M",
+                    widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                )
+
+    def tier_rows(self) -> list[list[forms.BoundField]]:
+        return [[self[f"tier{n}_{name}"] for name in TIER_FIELDS] for n in TIER_ROWS]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        rows = []
+        for n in TIER_ROWS:
+            row = {name: data.get(f"tier{n}_{name}") for name in TIER_FIELDS}
+            if any(value not in (None, "") for value in row.values()):
+                rows.append(row)
+        try:
+            self.table = validate_tiers(rows)
+        except PriceError as error:
+            raise forms.ValidationError(str(error)) from None
+        return data

@@ -9,4 +9,5 @@ urlpatterns = [
     path("new", views.provider_edit, name="new"),
     path("<str:pk>/edit", views.provider_edit, name="edit"),
     path("<str:pk>/delete", views.provider_delete, name="delete"),
+    path("<str:pk>/prices", views.provider_prices, name="prices"),
 ]

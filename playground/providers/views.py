@@ -5,11 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from playground.accounts.models import InstanceSettings
+from playground.billing.models import Price, price_for
 
-from .forms import ProviderForm
+from .forms import PriceForm, ProviderForm
 from .models import Provider
 
 
@@ -63,3 +65,40 @@ def provider_delete(request: HttpRequest, pk: str) -> HttpResponse:
     provider.delete()
     flash.success(request, f"Removed {provider.name}. Its past answers keep its name.")
     return redirect("providers:list")
+
+
+@login_required
+def provider_prices(request: HttpRequest, pk: str) -> HttpResponse:
+    """The price tables of a provider's models: in force now, their history, and a new one."""
+    _instance_admin(request)
+    provider = _provider(pk)
+    if request.method == "POST":
+        form = PriceForm(request.POST, provider=provider)
+        if form.is_valid():
+            Price.objects.update_or_create(
+                provider=provider,
+                model=form.cleaned_data["model"],
+                effective_from=form.cleaned_data["effective_from"],
+                defaults={"tiers": form.table.as_json(), "created_by": request.user},
+            )
+            flash.success(request, f"Saved the price of {form.cleaned_data['model']}.")
+            return redirect("providers:prices", pk=provider.pk)
+        status = 422
+    else:
+        form = PriceForm(provider=provider, initial={"effective_from": timezone.now()})
+        status = 200
+    in_force = []
+    for model in provider.model_ids or []:
+        table, price = price_for(provider, model)
+        in_force.append({"model": model, "table": table, "price": price})
+    return render(
+        request,
+        "providers/prices.html",
+        {
+            "provider": provider,
+            "form": form,
+            "in_force": in_force,
+            "history": Price.objects.filter(provider=provider).select_related("created_by"),
+        },
+        status=status,
+    )
