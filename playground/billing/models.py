@@ -137,3 +137,80 @@ def charge(provider, model: str, at: datetime, prompt: int, cached: int, complet
         "output_cost_micros": output_micros,
         "cost_micros": input_micros + output_micros,
     }
+
+
+class Budget(models.Model):
+    """A monthly cap on what a workspace spends, or one member of it spends (``user``)."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="budgets"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="budgets",
+    )
+    monthly_cap_micros = models.BigIntegerField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_budget_per_member"),
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=models.Q(user__isnull=True),
+                name="one_budget_per_workspace",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(monthly_cap_micros__gte=0), name="budget_cap_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of {'user ' + str(self.user_id) if self.user_id else 'workspace'}"
+
+    @property
+    def cap(self) -> Decimal:
+        return from_micros(self.monthly_cap_micros)
+
+
+class BudgetMonth(models.Model):
+    """One month of a budget: what was spent, and what requests in flight hold. A request is
+    admitted only if ``spent + reserved + its worst case`` stays within the cap, checked and
+    written by one conditional UPDATE (playground.billing.budgets)."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="months")
+    month = models.DateField()  # its first day (UTC)
+    spent_micros = models.BigIntegerField(default=0)
+    reserved_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["budget", "month"], name="one_row_per_budget_month"),
+            models.CheckConstraint(
+                condition=models.Q(spent_micros__gte=0, reserved_micros__gte=0),
+                name="budget_month_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget} in {self.month:%Y-%m}"
+
+
+class Reservation(models.Model):
+    """What an answer holds against its budgets until it ends; settled exactly once."""
+
+    message = models.OneToOneField(
+        "chats.Message", on_delete=models.CASCADE, related_name="reservation"
+    )
+    amount_micros = models.BigIntegerField()
+    months = models.JSONField(default=list)  # ids of the BudgetMonth rows it holds
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"reservation for message {self.message_id}"

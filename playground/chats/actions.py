@@ -9,8 +9,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from playground.billing import budgets
 from playground.llm.client import ProviderKind
 from playground.llm.params import Params, ParamsError, validate
+from playground.llm.pricing import micros
 from playground.providers.models import Provider, default_provider
 from playground.workspaces.models import Membership
 
@@ -87,7 +89,12 @@ def _new_assistant(session: Session, parent: Message, user) -> Message:
     refusal = next_request.refusal()
     if refusal:
         raise ReplyRefused(refusal)
-    return Message.objects.create(
+    worst_case = micros(next_request.cost.total) if next_request.cost else 0
+    try:
+        held = budgets.reserve(session.workspace_id, user, worst_case)
+    except budgets.BudgetExceeded as exceeded:
+        raise ReplyRefused(str(exceeded)) from None
+    message = Message.objects.create(
         session=session,
         parent=parent,
         role=Message.Role.ASSISTANT,
@@ -99,6 +106,8 @@ def _new_assistant(session: Session, parent: Message, user) -> Message:
         params=params.as_dict(),
         documents=[p.document_id for p in next_request.documents],
     )
+    budgets.hold(message, worst_case, held)
+    return message
 
 
 def locked_session(session_id) -> Session:
@@ -214,21 +223,33 @@ def fail_stale_streams(session: Session | None = None) -> int:
     stale = stale.filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     )
-    return stale.update(
+    return _interrupt(
+        stale, "The generation stopped unexpectedly (the server or worker restarted)."
+    )
+
+
+def _interrupt(streaming, reason: str) -> int:
+    """Mark answers whose generation died as failed, and settle what they used."""
+    from .generation import settle_interrupted
+
+    ids = list(streaming.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    count = Message.objects.filter(pk__in=ids, status=Message.Status.STREAMING).update(
         status=Message.Status.FAILED,
         error_kind="interrupted",
-        error_message="The generation stopped unexpectedly (the server or worker restarted).",
+        error_message=reason,
         finished_at=timezone.now(),
     )
+    settle_interrupted(ids)
+    return count
 
 
 def fail_all_in_process_streams() -> int:
     """Embedded mode start-up: no generation of an earlier process can still be running."""
-    return Message.objects.filter(status=Message.Status.STREAMING).update(
-        status=Message.Status.FAILED,
-        error_kind="interrupted",
-        error_message="The generation stopped because the server restarted.",
-        finished_at=timezone.now(),
+    return _interrupt(
+        Message.objects.filter(status=Message.Status.STREAMING),
+        "The generation stopped because the server restarted.",
     )
 
 

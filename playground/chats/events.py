@@ -217,8 +217,9 @@ def stream_frame(
     _publisher().submit(_Op(group_for_session(session_id), message_id, frame, buffered))
 
 
-async def end_stream(session_id, message_id: int, final: dict[str, Any]) -> None:
-    """Send the final frame after every queued delta, forget the kept frames, and wait."""
+async def end_stream(session_id, message_id: int, final: dict[str, Any] | None) -> None:
+    """Send the final frame (none when the answer was deleted) after every queued delta,
+    forget the kept frames, and wait."""
     done: Future = Future()
     _publisher().submit(_Op(group_for_session(session_id), message_id, final, drop=True, done=done))
     await asyncio.wrap_future(done)

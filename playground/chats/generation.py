@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from playground.billing import budgets
 from playground.billing.models import UsageRecord, charge
 from playground.llm.client import (
     ProviderConfig,
@@ -404,11 +405,12 @@ class Generation:
 
     async def finish(self, status: str, error: BaseException | None) -> None:
         seq = self.coalescer.seq + 1
-        await sync_to_async(self._save_final)(status, error, seq)
-        frame = await sync_to_async(final_frame)(self.message.pk, seq)
+        saved = await sync_to_async(self._save_final)(status, error, seq)
+        frame = await sync_to_async(final_frame)(self.message.pk, seq) if saved else None
         await events.end_stream(self.session_id, self.message.pk, frame)
 
-    def _save_final(self, status: str, error: BaseException | None, seq: int) -> None:
+    def _save_final(self, status: str, error: BaseException | None, seq: int) -> bool:
+        """Save the finished answer; False if its chat was deleted meanwhile."""
         from .rendering import render_markdown
 
         message = self.message
@@ -454,20 +456,27 @@ class Generation:
             message.content_tokens = estimate_tokens(message.content)
         message.usage_estimated = not reported
         with transaction.atomic():
-            message.save()
-            self._record_usage(message, usage if reported else None)
+            # The chat may have been deleted while the answer was being written: never bring
+            # its row back (a plain save would insert it again).
+            if not Message.objects.select_for_update().filter(pk=message.pk).exists():
+                return False
+            message.save(force_update=True)
+            charged = self._record_usage(message, usage if reported else None)
+            budgets.settle(message.pk, charged)
+        return True
 
-    def _record_usage(self, message: Message, usage) -> None:
-        """Exactly one usage record per generation; a second settle finds it and stops."""
+    def _record_usage(self, message: Message, usage) -> int:
+        """Exactly one usage record per generation; a second settle finds it and stops. What
+        it cost, in micro-dollars."""
         if status_sent_nothing(message):
-            return
+            return 0
         prompt = message.prompt_tokens or 0
         cached = (usage.cached_tokens or 0) if usage else 0
         completion = (message.reasoning_tokens or 0) + (message.content_tokens or 0)
         costs = charge(
             message.provider, message.model, message.created_at, prompt, cached, completion
         )
-        UsageRecord.objects.get_or_create(
+        record, _ = UsageRecord.objects.get_or_create(
             message=message,
             defaults={
                 "workspace_id": message.session.workspace_id,
@@ -482,6 +491,31 @@ class Generation:
                 **costs,
             },
         )
+        return record.cost_micros or 0
+
+
+def settle_interrupted(message_ids: list[int]) -> None:
+    """Answers whose generation died (a restarted server, a lost worker): what they used is
+    estimated from the text they saved, recorded as estimated, and their reservations settled
+    to it. An answer that never got a token cost nothing."""
+    for message in Message.objects.filter(pk__in=message_ids).select_related("session", "provider"):
+        charged = 0
+        if message.first_token_at is not None:
+            message.prompt_tokens = estimate_messages_tokens(build_request(message)["messages"])
+            message.reasoning_tokens = estimate_tokens(message.reasoning)
+            message.content_tokens = estimate_tokens(message.content)
+            message.usage_estimated = True
+            with transaction.atomic():
+                message.save(
+                    update_fields=[
+                        "prompt_tokens",
+                        "reasoning_tokens",
+                        "content_tokens",
+                        "usage_estimated",
+                    ]
+                )
+                charged = Generation._record_usage(None, message, None)
+        budgets.settle(message.pk, charged)
 
 
 def status_sent_nothing(message: Message) -> bool:
