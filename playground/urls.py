@@ -4,5 +4,6 @@ urlpatterns = [
     path("accounts/", include("playground.accounts.urls")),
     path("admin/providers/", include("playground.providers.urls")),
     path("", include("playground.documents.urls")),
+    path("", include("playground.billing.urls")),
     path("", include("playground.chats.urls")),
 ]

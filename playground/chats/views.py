@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.billing import budgets
 from playground.documents import processing
 from playground.documents.models import Document
 from playground.llm import snippets
@@ -70,6 +71,8 @@ def _page(
     if session is not None:
         form = extra.pop("settings_form", None) or _settings_form(session)
         extra = {**_settings_context(session, form), **_documents_context(session), **extra}
+        standings = budgets.standings(session.workspace_id, request.user)
+        extra["budget_warnings"] = [s for s in standings if s.level != "ok"]
     context = {
         "session": session,
         "branch": session.branch() if session else [],

@@ -1,0 +1,114 @@
+"""Budgets of a workspace, set by its owners and admins (issue 5)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from playground.chats.views import sidebar_context
+from playground.llm.pricing import micros
+from playground.workspaces.access import personal_workspace, workspace_for
+from playground.workspaces.models import Membership
+
+from . import budgets
+from .models import Budget
+
+MAX_CAP = Decimal(1_000_000)
+
+
+def _admin_workspace(user, workspace_id):
+    workspace = workspace_for(user, workspace_id)
+    if not workspace.memberships.filter(
+        user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+    ).exists():
+        raise Http404("No such workspace")  # members see no admin pages, as outsiders
+    return workspace
+
+
+def _cap(raw: str, who: str) -> Decimal | None:
+    """A cap as typed: dollars, or empty for none."""
+    raw = (raw or "").strip().lstrip("$").replace(",", "")
+    if not raw:
+        return None
+    try:
+        cap = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"{who}: write an amount in dollars, such as 25 or 12.50.") from None
+    if not cap.is_finite() or cap < 0:
+        raise ValueError(f"{who}: a budget cannot be negative.")
+    if cap > MAX_CAP:
+        raise ValueError(f"{who}: at most ${MAX_CAP:,} a month.")
+    return cap
+
+
+def _save(workspace, member, cap: Decimal | None, editor) -> None:
+    if cap is None:
+        Budget.objects.filter(workspace=workspace, user=member).delete()
+        return
+    Budget.objects.update_or_create(
+        workspace=workspace,
+        user=member,
+        defaults={"monthly_cap_micros": micros(cap), "updated_by": editor},
+    )
+
+
+@login_required
+def my_budgets(request: HttpRequest) -> HttpResponse:
+    return redirect("billing:budgets", workspace_id=personal_workspace(request.user).pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
+    workspace = _admin_workspace(request.user, workspace_id)
+    members = list(workspace.memberships.select_related("user").order_by("user__username"))
+    errors: list[str] = []
+    if request.method == "POST":
+        entries = [(None, "The workspace", request.POST.get("workspace_cap", ""))]
+        entries += [
+            (m.user, m.user.username, request.POST.get(f"member_{m.user_id}_cap", ""))
+            for m in members
+        ]
+        parsed = []
+        for member, who, raw in entries:
+            try:
+                parsed.append((member, _cap(raw, who)))
+            except ValueError as error:
+                errors.append(str(error))
+        if not errors:
+            for member, cap in parsed:
+                _save(workspace, member, cap, request.user)
+            flash.success(request, "Budgets saved.")
+            return redirect("billing:budgets", workspace_id=workspace.pk)
+    existing = {b.user_id: b for b in Budget.objects.filter(workspace=workspace)}
+    month = budgets.this_month()
+    rows = []
+    for member in [None, *[m.user for m in members]]:
+        budget = existing.get(member.pk if member else None)
+        spent = reserved = 0
+        if budget is not None:
+            row = budget.months.filter(month=month).first()
+            spent, reserved = (row.spent_micros, row.reserved_micros) if row else (0, 0)
+        rows.append(
+            {
+                "member": member,
+                "field": f"member_{member.pk}_cap" if member else "workspace_cap",
+                "value": request.POST.get(f"member_{member.pk}_cap" if member else "workspace_cap")
+                if request.method == "POST"
+                else (f"{budget.cap:.2f}" if budget else ""),
+                "standing": budgets.Standing("", budget.monthly_cap_micros, spent, reserved)
+                if budget
+                else None,
+            }
+        )
+    return render(
+        request,
+        "billing/budgets.html",
+        {**sidebar_context(request.user), "workspace": workspace, "rows": rows, "errors": errors},
+        status=422 if errors else 200,
+    )

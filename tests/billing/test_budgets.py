@@ -1,0 +1,146 @@
+"""Budgets: the worst case reserved before sending, refused with what remains, settled to the
+real cost exactly once after complete, stopped and failed answers; warnings; the admin page."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.billing import budgets
+from playground.billing.models import Budget, BudgetMonth, Reservation, UsageRecord
+from playground.chats import actions, runner
+from playground.chats.generation import settle_interrupted
+from playground.chats.models import Message
+from playground.workspaces.access import personal_workspace
+from tests.chats.helpers import new_session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def cap(owner, dollars: str, person: bool = False) -> Budget:
+    from decimal import Decimal
+
+    from playground.llm.pricing import micros
+
+    return Budget.objects.create(
+        workspace=personal_workspace(owner),
+        user=owner if person else None,
+        monthly_cap_micros=micros(Decimal(dollars)),
+    )
+
+
+def month(budget: Budget) -> BudgetMonth:
+    return BudgetMonth.objects.get(budget=budget, month=budgets.this_month())
+
+
+def test_an_answer_holds_its_worst_case_then_is_settled_to_its_cost(owner, simulator):
+    budget = cap(owner, "1.00")
+    session = new_session(owner, simulator)
+    session.params = {"max_tokens": 10_000}
+    session.save()
+    _, answer = actions.start_reply(session, owner, "#think:50 #answer:50 #tps:0 hi")
+    reservation = Reservation.objects.get(message=answer)
+    # 10,000 output tokens at $2.20 per million, plus a little input: about $0.022.
+    assert 22_000 <= reservation.amount_micros < 23_000
+    runner.wait_idle()
+    reservation.refresh_from_db()
+    record = UsageRecord.objects.get(message=answer)
+    row = month(budget)
+    assert reservation.settled_at is not None
+    assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros > 0
+    assert not budgets.settle(answer.pk, 999_999)  # a second settle changes nothing
+    assert month(budget).spent_micros == record.cost_micros
+
+
+def test_a_request_that_does_not_fit_is_refused_with_what_remains(owner, owner_client, simulator):
+    cap(owner, "0.01", person=True)
+    session = new_session(owner, simulator)
+    response = owner_client.post(f"/chat/{session.pk}/send", {"text": "hello"})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "your monthly budget has $0.0100 left of $0.0100 this month" in html
+    assert not Message.objects.exists() and not BudgetMonth.objects.filter(reserved_micros__gt=0)
+
+
+def test_the_workspace_cap_and_the_persons_both_hold(owner, simulator):
+    workspace_budget, person_budget = cap(owner, "1.00"), cap(owner, "0.05", person=True)
+    session = new_session(owner, simulator)
+    session.params = {"max_tokens": 10_000}  # ~$0.022 each at worst
+    session.save()
+    actions.start_reply(session, owner, "#tps:5 #think:400 one")
+    second = new_session(owner, simulator)
+    second.params = session.params
+    second.save()
+    actions.start_reply(second, owner, "#tps:5 #think:400 two")
+    third = new_session(owner, simulator)
+    third.params = session.params
+    third.save()
+    with pytest.raises(actions.ReplyRefused, match="your monthly budget"):
+        actions.start_reply(third, owner, "three")
+    assert month(person_budget).reserved_micros == month(workspace_budget).reserved_micros
+    for message in Message.objects.filter(status="streaming"):
+        actions.request_stop(message)
+    runner.wait_idle()
+    # Stopped answers are settled too: nothing stays reserved.
+    assert month(person_budget).reserved_micros == 0
+    assert month(person_budget).spent_micros == sum(
+        UsageRecord.objects.values_list("cost_micros", flat=True)
+    )
+
+
+def test_a_failed_answer_that_got_no_token_costs_nothing(owner, simulator):
+    budget = cap(owner, "1.00")
+    session = new_session(owner, simulator)
+    _, answer = actions.start_reply(session, owner, "#fault:500 boom")
+    runner.wait_idle()
+    answer.refresh_from_db()
+    assert answer.status == "failed"
+    row = month(budget)
+    assert row.reserved_micros == 0 and row.spent_micros == 0
+    assert Reservation.objects.get(message=answer).settled_at is not None
+
+
+def test_an_interrupted_answer_is_settled_to_an_estimate(owner, simulator):
+    budget = cap(owner, "1.00")
+    session = new_session(owner, simulator)
+    _, answer = actions.start_reply(session, owner, "#think:5 #answer:5 #tps:0 hi")
+    runner.wait_idle()
+    # As if its generation had died mid-stream: unsettled, no usage record.
+    UsageRecord.objects.all().delete()
+    Reservation.objects.filter(message=answer).update(settled_at=None)
+    BudgetMonth.objects.update(spent_micros=0, reserved_micros=10_000)
+    Reservation.objects.filter(message=answer).update(amount_micros=10_000)
+    settle_interrupted([answer.pk])
+    record = UsageRecord.objects.get(message=answer)
+    assert record.estimated and record.cost_micros > 0
+    row = month(budget)
+    assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros
+
+
+def test_warnings_at_80_and_100_percent(owner, owner_client, simulator):
+    budget = cap(owner, "1.00")
+    session = new_session(owner, simulator)
+    BudgetMonth.objects.create(budget=budget, month=budgets.this_month(), spent_micros=850_000)
+    html = owner_client.get(f"/chat/{session.pk}").content.decode()
+    assert "Workspace budget: 85% used this month ($0.8500 of $1.00)" in html
+    BudgetMonth.objects.update(spent_micros=1_000_000)
+    html = owner_client.get(f"/chat/{session.pk}").content.decode()
+    assert "100% used" in html and "New requests are refused" in html
+
+
+def test_admins_set_caps_and_bad_ones_are_refused(owner, owner_client, outsider_client):
+    workspace = personal_workspace(owner)
+    url = f"/workspace/{workspace.pk}/budgets"
+    field = f"member_{owner.pk}_cap"
+    response = owner_client.post(url, {"workspace_cap": "25", field: "$10.50"})
+    assert response.status_code == 302
+    assert {(b.user_id, b.monthly_cap_micros) for b in Budget.objects.all()} == {
+        (None, 25_000_000),
+        (owner.pk, 10_500_000),
+    }
+    bad = owner_client.post(url, {"workspace_cap": "-5", field: "ten"})
+    html = bad.content.decode()
+    assert bad.status_code == 422 and "cannot be negative" in html and "write an amount" in html
+    assert Budget.objects.count() == 2
+    owner_client.post(url, {"workspace_cap": "", field: "10.50"})  # empty: no cap
+    assert not Budget.objects.filter(user__isnull=True).exists()
+    assert outsider_client.get(url).status_code == 404
