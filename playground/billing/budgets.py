@@ -81,7 +81,9 @@ def reserve(workspace, user, amount_micros: int) -> list[int]:
 
 def hold(message, amount_micros: int, months: list[int]) -> None:
     if months:
-        Reservation.objects.create(message=message, amount_micros=amount_micros, months=months)
+        Reservation.objects.create(
+            message_id=message.pk, amount_micros=amount_micros, months=months
+        )
 
 
 def settle(message_id: int, cost_micros: int) -> bool:

@@ -61,16 +61,25 @@ def price_for(
 
 
 class UsageRecord(models.Model):
-    """What one generation used: exactly one record per assistant message."""
+    """What one generation used: exactly one record per assistant message. It outlives the
+    message: deleting a chat does not erase what it cost."""
 
     message = models.OneToOneField(
-        "chats.Message", on_delete=models.CASCADE, related_name="usage_record"
+        "chats.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="usage_record",
     )
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="usage_records"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="usage_records"
+    )
+    # The chat it was spent in (kept here so usage by chat needs no join over messages).
+    session = models.ForeignKey(
+        "chats.Session", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     provider_name = models.CharField(max_length=80)
     model = models.CharField(max_length=100)
@@ -90,7 +99,10 @@ class UsageRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "created_at"]),
+            models.Index(fields=["user", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model}: {self.prompt_tokens} in, {self.completion_tokens} out"
@@ -205,9 +217,9 @@ class BudgetMonth(models.Model):
 class Reservation(models.Model):
     """What an answer holds against its budgets until it ends; settled exactly once."""
 
-    message = models.OneToOneField(
-        "chats.Message", on_delete=models.CASCADE, related_name="reservation"
-    )
+    # The answer's id, not a foreign key: an answer whose chat is deleted while it is being
+    # written still settles its reservation when its generation ends.
+    message_id = models.BigIntegerField(unique=True)
     amount_micros = models.BigIntegerField()
     months = models.JSONField(default=list)  # ids of the BudgetMonth rows it holds
     settled_at = models.DateTimeField(null=True, blank=True)

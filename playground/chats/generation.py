@@ -459,38 +459,43 @@ class Generation:
             # The chat may have been deleted while the answer was being written: never bring
             # its row back (a plain save would insert it again).
             if not Message.objects.select_for_update().filter(pk=message.pk).exists():
+                # What it used is still charged, and its reservation settled.
+                charged = self._record_usage(message, usage if reported else None, orphan=True)
+                budgets.settle(message.pk, charged)
                 return False
             message.save(force_update=True)
             charged = self._record_usage(message, usage if reported else None)
             budgets.settle(message.pk, charged)
         return True
 
-    def _record_usage(self, message: Message, usage) -> int:
+    def _record_usage(self, message: Message, usage, orphan: bool = False) -> int:
         """Exactly one usage record per generation; a second settle finds it and stops. What
-        it cost, in micro-dollars."""
+        it cost, in micro-dollars. ``orphan``: the answer's chat was deleted meanwhile; its
+        record stays, without the answer (a generation ends once, so it is made once)."""
         if status_sent_nothing(message):
             return 0
         prompt = message.prompt_tokens or 0
         cached = (usage.cached_tokens or 0) if usage else 0
         completion = (message.reasoning_tokens or 0) + (message.content_tokens or 0)
-        costs = charge(
-            message.provider, message.model, message.created_at, prompt, cached, completion
-        )
-        record, _ = UsageRecord.objects.get_or_create(
-            message=message,
-            defaults={
-                "workspace_id": message.session.workspace_id,
-                "user_id": message.author_id,
-                "provider_name": message.provider_name,
-                "model": message.model,
-                "prompt_tokens": prompt,
-                "cached_tokens": cached,
-                "completion_tokens": completion,
-                "reasoning_tokens": message.reasoning_tokens or 0,
-                "estimated": usage is None,
-                **costs,
-            },
-        )
+        fields = {
+            "workspace_id": message.session.workspace_id,
+            "session_id": None if orphan else message.session_id,
+            "user_id": message.author_id,
+            "provider_name": message.provider_name,
+            "model": message.model,
+            "prompt_tokens": prompt,
+            "cached_tokens": cached,
+            "completion_tokens": completion,
+            "reasoning_tokens": message.reasoning_tokens or 0,
+            "estimated": usage is None,
+            **charge(
+                message.provider, message.model, message.created_at, prompt, cached, completion
+            ),
+        }
+        if orphan:
+            record = UsageRecord.objects.create(message=None, **fields)
+        else:
+            record, _ = UsageRecord.objects.get_or_create(message=message, defaults=fields)
         return record.cost_micros or 0
 
 

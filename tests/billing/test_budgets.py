@@ -38,7 +38,7 @@ def test_an_answer_holds_its_worst_case_then_is_settled_to_its_cost(owner, simul
     session.params = {"max_tokens": 10_000}
     session.save()
     _, answer = actions.start_reply(session, owner, "#think:50 #answer:50 #tps:0 hi")
-    reservation = Reservation.objects.get(message=answer)
+    reservation = Reservation.objects.get(message_id=answer.pk)
     # 10,000 output tokens at $2.20 per million, plus a little input: about $0.022.
     assert 22_000 <= reservation.amount_micros < 23_000
     runner.wait_idle()
@@ -96,7 +96,7 @@ def test_a_failed_answer_that_got_no_token_costs_nothing(owner, simulator):
     assert answer.status == "failed"
     row = month(budget)
     assert row.reserved_micros == 0 and row.spent_micros == 0
-    assert Reservation.objects.get(message=answer).settled_at is not None
+    assert Reservation.objects.get(message_id=answer.pk).settled_at is not None
 
 
 def test_an_interrupted_answer_is_settled_to_an_estimate(owner, simulator):
@@ -106,9 +106,9 @@ def test_an_interrupted_answer_is_settled_to_an_estimate(owner, simulator):
     runner.wait_idle()
     # As if its generation had died mid-stream: unsettled, no usage record.
     UsageRecord.objects.all().delete()
-    Reservation.objects.filter(message=answer).update(settled_at=None)
+    Reservation.objects.filter(message_id=answer.pk).update(settled_at=None)
     BudgetMonth.objects.update(spent_micros=0, reserved_micros=10_000)
-    Reservation.objects.filter(message=answer).update(amount_micros=10_000)
+    Reservation.objects.filter(message_id=answer.pk).update(amount_micros=10_000)
     settle_interrupted([answer.pk])
     record = UsageRecord.objects.get(message=answer)
     assert record.estimated and record.cost_micros > 0
@@ -144,3 +144,19 @@ def test_admins_set_caps_and_bad_ones_are_refused(owner, owner_client, outsider_
     owner_client.post(url, {"workspace_cap": "", field: "10.50"})  # empty: no cap
     assert not Budget.objects.filter(user__isnull=True).exists()
     assert outsider_client.get(url).status_code == 404
+
+
+def test_deleting_a_chat_mid_answer_still_charges_and_releases_the_hold(
+    owner, owner_client, simulator
+):
+    budget = cap(owner, "1.00")
+    session = new_session(owner, simulator)
+    _, answer = actions.start_reply(session, owner, "#tps:20 #think:400 slow")
+    owner_client.post(f"/chat/{session.pk}/delete")
+    runner.wait_idle()
+    assert not Message.objects.exists()
+    record = UsageRecord.objects.get()
+    assert record.message is None and record.session is None and record.cost_micros >= 0
+    row = month(budget)
+    assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros
+    assert Reservation.objects.get(message_id=answer.pk).settled_at is not None
