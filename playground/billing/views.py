@@ -6,17 +6,19 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from playground.chats.views import sidebar_context
 from playground.llm.pricing import micros
 from playground.workspaces.access import personal_workspace, workspace_for
 from playground.workspaces.models import Membership
 
-from . import budgets
-from .models import Budget
+from . import budgets, usage
+from .models import Budget, UsageRecord
 
 MAX_CAP = Decimal(1_000_000)
 
@@ -112,3 +114,74 @@ def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
         {**sidebar_context(request.user), "workspace": workspace, "rows": rows, "errors": errors},
         status=422 if errors else 200,
     )
+
+
+def _usage_page(request: HttpRequest, records, title: str, export_url: str, members: bool):
+    today = timezone.now().date()
+    error = ""
+    try:
+        first, last = usage.date_range(request.GET.get("from"), request.GET.get("to"), today)
+    except usage.RangeError as problem:
+        error = str(problem)
+        first, last = usage.date_range(None, None, today)
+    result = usage.report(records, first, last, members=members)
+    return render(
+        request,
+        "billing/usage.html",
+        {
+            **sidebar_context(request.user),
+            "title": title,
+            "report": result,
+            "chart": result.chart(),
+            "range_error": error,
+            "export_url": f"{export_url}?from={first:%Y-%m-%d}&to={last:%Y-%m-%d}",
+        },
+        status=422 if error else 200,
+    )
+
+
+def _export(request: HttpRequest, records, name: str) -> HttpResponse:
+    try:
+        first, last = usage.date_range(
+            request.GET.get("from"), request.GET.get("to"), timezone.now().date()
+        )
+    except usage.RangeError as problem:
+        return HttpResponse(str(problem), status=422, content_type="text/plain")
+    response = StreamingHttpResponse(
+        usage.csv_lines(records, first, last), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name}-usage-{first:%Y%m%d}-{last:%Y%m%d}.csv"'
+    )
+    return response
+
+
+@login_required
+@require_GET
+def my_usage(request: HttpRequest) -> HttpResponse:
+    """What the person spent, in every workspace."""
+    records = UsageRecord.objects.filter(user=request.user)
+    return _usage_page(request, records, "Your usage", reverse("billing:my_export"), False)
+
+
+@login_required
+@require_GET
+def my_export(request: HttpRequest) -> HttpResponse:
+    return _export(request, UsageRecord.objects.filter(user=request.user), "my")
+
+
+@login_required
+@require_GET
+def workspace_usage(request: HttpRequest, workspace_id) -> HttpResponse:
+    """What the workspace spent, by member too (its owners and admins)."""
+    workspace = _admin_workspace(request.user, workspace_id)
+    records = UsageRecord.objects.filter(workspace=workspace)
+    export = reverse("billing:workspace_export", args=[workspace.pk])
+    return _usage_page(request, records, f"Usage of {workspace.name}", export, True)
+
+
+@login_required
+@require_GET
+def workspace_export(request: HttpRequest, workspace_id) -> HttpResponse:
+    workspace = _admin_workspace(request.user, workspace_id)
+    return _export(request, UsageRecord.objects.filter(workspace=workspace), "workspace")
