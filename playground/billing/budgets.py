@@ -10,16 +10,16 @@ answer ends, the reservation is settled to the real cost exactly once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from playground.llm.pricing import dollars, from_micros
 
-from .models import Budget, BudgetMonth, Reservation
+from .models import Budget, BudgetMonth, Reservation, UsageRecord
 
 WARN_AT = 0.8
 
@@ -38,13 +38,23 @@ def budgets_for(workspace, user) -> list[Budget]:
     return sorted(found, key=lambda b: b.user_id is None)
 
 
-def _month_row(budget: Budget, month: date) -> BudgetMonth:
+def month_row(budget: Budget, month: date) -> BudgetMonth:
+    """The budget's row for ``month``; made on first use with what was already spent that
+    month (a cap set mid-month counts the spend before it)."""
     row = BudgetMonth.objects.filter(budget=budget, month=month).first()
     if row is not None:
         return row
+    start = datetime.combine(month, time.min, tzinfo=UTC)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time.min, tzinfo=UTC)
+    records = UsageRecord.objects.filter(
+        workspace_id=budget.workspace_id, created_at__gte=start, created_at__lt=end
+    )
+    if budget.user_id:
+        records = records.filter(user_id=budget.user_id)
+    spent = records.aggregate(total=Sum("cost_micros"))["total"] or 0
     try:
         with transaction.atomic():
-            return BudgetMonth.objects.create(budget=budget, month=month)
+            return BudgetMonth.objects.create(budget=budget, month=month, spent_micros=spent)
     except IntegrityError:  # another request made it first
         return BudgetMonth.objects.get(budget=budget, month=month)
 
@@ -58,7 +68,7 @@ def reserve(workspace, user, amount_micros: int) -> list[int]:
     the send's transaction); the ids of the month rows held, for ``settle``."""
     month, held = this_month(), []
     for budget in budgets_for(workspace, user):
-        row = _month_row(budget, month)
+        row = month_row(budget, month)
         admitted = (
             BudgetMonth.objects.filter(pk=row.pk)
             .filter(
@@ -140,13 +150,13 @@ def standings(workspace, user) -> list[Standing]:
     month = this_month()
     result = []
     for budget in budgets_for(workspace, user):
-        row = BudgetMonth.objects.filter(budget=budget, month=month).first()
+        row = month_row(budget, month)
         result.append(
             Standing(
                 label="Your budget" if budget.user_id else "Workspace budget",
                 cap_micros=budget.monthly_cap_micros,
-                spent_micros=row.spent_micros if row else 0,
-                reserved_micros=row.reserved_micros if row else 0,
+                spent_micros=row.spent_micros,
+                reserved_micros=row.reserved_micros,
             )
         )
     return result

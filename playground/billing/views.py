@@ -94,8 +94,8 @@ def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
         budget = existing.get(member.pk if member else None)
         spent = reserved = 0
         if budget is not None:
-            row = budget.months.filter(month=month).first()
-            spent, reserved = (row.spent_micros, row.reserved_micros) if row else (0, 0)
+            row = budgets.month_row(budget, month)
+            spent, reserved = row.spent_micros, row.reserved_micros
         rows.append(
             {
                 "member": member,

@@ -250,6 +250,9 @@
     }
     if (stick) scroller.scrollTop = scroller.scrollHeight;
     syncComposer();
+    // The answer's cost and the provider's count change what the next request holds.
+    const meter = document.getElementById("context-meter");
+    if (meter && window.htmx) window.htmx.trigger(meter, "refresh");
   }
 
   function onMessages(frame) {

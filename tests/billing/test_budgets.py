@@ -160,3 +160,13 @@ def test_deleting_a_chat_mid_answer_still_charges_and_releases_the_hold(
     row = month(budget)
     assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros
     assert Reservation.objects.get(message_id=answer.pk).settled_at is not None
+
+
+def test_a_cap_set_mid_month_counts_what_was_spent_before_it(owner, simulator):
+    session = new_session(owner, simulator)
+    actions.start_reply(session, owner, "#think:10 #answer:10 #tps:0 before the cap")
+    runner.wait_idle()
+    spent = UsageRecord.objects.get().cost_micros
+    budget = cap(owner, "1.00", person=True)
+    assert budgets.standings(personal_workspace(owner), owner)[0].spent_micros == spent
+    assert month(budget).spent_micros == spent > 0
