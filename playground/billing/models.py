@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from playground.llm.pricing import PriceTable, cost, from_micros, micros, price_table
@@ -96,7 +98,7 @@ class UsageRecord(models.Model):
     input_cost_micros = models.BigIntegerField(null=True, blank=True)
     output_cost_micros = models.BigIntegerField(null=True, blank=True)
     cost_micros = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         indexes = [
@@ -106,6 +108,14 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model}: {self.prompt_tokens} in, {self.completion_tokens} out"
+
+    def save(self, *args, **kwargs) -> None:
+        """A new record is added to its day's rollup in the same transaction."""
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if adding:
+                UsageDay.add(self)
 
     @property
     def cost(self) -> Decimal | None:
@@ -149,6 +159,66 @@ def charge(provider, model: str, at: datetime, prompt: int, cached: int, complet
         "output_cost_micros": output_micros,
         "cost_micros": input_micros + output_micros,
     }
+
+
+NO_CHAT = uuid.UUID(int=0)  # the rollup key of usage whose chat is gone
+
+
+class UsageDay(models.Model):
+    """Usage summed by workspace, person, chat, model and day (UTC): what the usage pages read,
+    so a year of heavy use is thousands of rows, not a million. Kept by UsageRecord.save.
+    Keys are plain values, not foreign keys, so the sums outlive deleted chats and people."""
+
+    workspace_id = models.BigIntegerField()
+    user_id = models.BigIntegerField(default=0)  # 0: nobody
+    session_id = models.UUIDField(default=NO_CHAT)
+    model = models.CharField(max_length=100)
+    day = models.DateField()
+    answers = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace_id", "user_id", "session_id", "model", "day"],
+                name="one_usage_row_per_key_and_day",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace_id", "day"]),
+            models.Index(fields=["user_id", "day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"usage of {self.day}"
+
+    @classmethod
+    def add(cls, record: UsageRecord) -> None:
+        keys = {
+            "workspace_id": record.workspace_id,
+            "user_id": record.user_id or 0,
+            "session_id": record.session_id or NO_CHAT,
+            "model": record.model,
+            "day": record.created_at.astimezone(UTC).date(),
+        }
+        sums = {
+            "answers": 1,
+            "prompt_tokens": record.prompt_tokens,
+            "cached_tokens": record.cached_tokens,
+            "completion_tokens": record.completion_tokens,
+            "cost_micros": record.cost_micros or 0,
+        }
+        increments = {name: F(name) + value for name, value in sums.items()}
+        if cls.objects.filter(**keys).update(**increments):
+            return
+        try:
+            with transaction.atomic():
+                cls.objects.create(**keys, **sums)
+        except IntegrityError:  # made by a concurrent record of the same key and day
+            cls.objects.filter(**keys).update(**increments)
 
 
 class Budget(models.Model):

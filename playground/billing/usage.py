@@ -1,5 +1,6 @@
 """Usage over a date range: totals, by day, by model, by chat and by member, each one grouped
-query over the usage records (indexed by workspace and by person, with the date)."""
+query over the daily rollup (UsageDay: thousands of rows for a year of heavy use, indexed by
+workspace and by person with the day). The CSV export lists the records themselves."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from playground.llm.pricing import dollars, from_micros
 
@@ -22,7 +24,7 @@ SUMS = {
     "prompt": Coalesce(Sum("prompt_tokens"), 0),
     "cached": Coalesce(Sum("cached_tokens"), 0),
     "completion": Coalesce(Sum("completion_tokens"), 0),
-    "answers": Count("id"),
+    "answers": Coalesce(Sum("answers"), 0),
 }
 
 
@@ -42,6 +44,10 @@ def date_range(start: str | None, end: str | None, today: date) -> tuple[date, d
     if (last - first).days >= MAX_DAYS:
         raise RangeError(f"A range is at most {MAX_DAYS} days.")
     return first, last
+
+
+def days_in_range(days: QuerySet, first: date, last: date) -> QuerySet:
+    return days.filter(day__gte=first, day__lte=last)
 
 
 def in_range(records: QuerySet, first: date, last: date) -> QuerySet:
@@ -65,12 +71,13 @@ class Row:
         return dollars(from_micros(self.cost_micros))
 
 
-def _rows(records: QuerySet, field: str, label_field: str | None = None) -> list[Row]:
-    fields = [field, label_field] if label_field else [field]
-    grouped = records.values(*fields).annotate(**SUMS).order_by("-cost", field)[:TOP_ROWS]
+def _rows(days: QuerySet, field: str, labels=None) -> list[Row]:
+    """The top rows by spend, grouped by ``field``; ``labels`` names their keys."""
+    grouped = list(days.values(field).annotate(**SUMS).order_by("-cost", field)[:TOP_ROWS])
+    names = labels([g[field] for g in grouped]) if labels else {}
     return [
         Row(
-            label=str(g[label_field or field] or ""),
+            label=str(names.get(g[field], g[field]) if labels else g[field]),
             key=g[field],
             cost_micros=g["cost"],
             prompt=g["prompt"],
@@ -116,10 +123,22 @@ class Report:
         return bars
 
 
-def report(records: QuerySet, first: date, last: date, members: bool = False) -> Report:
-    records = in_range(records, first, last)
+def _chat_titles(ids: list) -> dict:
+    from playground.chats.models import Session
+
+    titles = dict(Session.objects.filter(pk__in=ids).values_list("pk", "title"))
+    return {key: titles.get(key, "(deleted chat)") for key in ids}
+
+
+def _usernames(ids: list) -> dict:
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+    return {key: names.get(key, "(removed account)") for key in ids}
+
+
+def report(usage_days: QuerySet, first: date, last: date, members: bool = False) -> Report:
+    records = days_in_range(usage_days, first, last)
     total = records.aggregate(**SUMS)
-    days = records.annotate(day=TruncDate("created_at")).values("day").annotate(**SUMS)
+    days = records.values("day").annotate(**SUMS)
     return Report(
         first=first,
         last=last,
@@ -144,8 +163,8 @@ def report(records: QuerySet, first: date, last: date, members: bool = False) ->
             for d in days.order_by("day")
         ],
         models=_rows(records, "model"),
-        chats=_rows(records, "session_id", "session__title"),
-        members=_rows(records, "user_id", "user__username") if members else [],
+        chats=_rows(records, "session_id", _chat_titles),
+        members=_rows(records, "user_id", _usernames) if members else [],
     )
 
 

@@ -18,7 +18,7 @@ from playground.workspaces.access import personal_workspace, workspace_for
 from playground.workspaces.models import Membership
 
 from . import budgets, usage
-from .models import Budget, UsageRecord
+from .models import Budget, UsageDay, UsageRecord
 
 MAX_CAP = Decimal(1_000_000)
 
@@ -116,7 +116,7 @@ def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
     )
 
 
-def _usage_page(request: HttpRequest, records, title: str, export_url: str, members: bool):
+def _usage_page(request: HttpRequest, usage_days, title: str, export_url: str, members: bool):
     today = timezone.now().date()
     error = ""
     try:
@@ -124,7 +124,7 @@ def _usage_page(request: HttpRequest, records, title: str, export_url: str, memb
     except usage.RangeError as problem:
         error = str(problem)
         first, last = usage.date_range(None, None, today)
-    result = usage.report(records, first, last, members=members)
+    result = usage.report(usage_days, first, last, members=members)
     return render(
         request,
         "billing/usage.html",
@@ -160,8 +160,8 @@ def _export(request: HttpRequest, records, name: str) -> HttpResponse:
 @require_GET
 def my_usage(request: HttpRequest) -> HttpResponse:
     """What the person spent, in every workspace."""
-    records = UsageRecord.objects.filter(user=request.user)
-    return _usage_page(request, records, "Your usage", reverse("billing:my_export"), False)
+    days = UsageDay.objects.filter(user_id=request.user.pk)
+    return _usage_page(request, days, "Your usage", reverse("billing:my_export"), False)
 
 
 @login_required
@@ -175,9 +175,9 @@ def my_export(request: HttpRequest) -> HttpResponse:
 def workspace_usage(request: HttpRequest, workspace_id) -> HttpResponse:
     """What the workspace spent, by member too (its owners and admins)."""
     workspace = _admin_workspace(request.user, workspace_id)
-    records = UsageRecord.objects.filter(workspace=workspace)
+    days = UsageDay.objects.filter(workspace_id=workspace.pk)
     export = reverse("billing:workspace_export", args=[workspace.pk])
-    return _usage_page(request, records, f"Usage of {workspace.name}", export, True)
+    return _usage_page(request, days, f"Usage of {workspace.name}", export, True)
 
 
 @login_required

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from playground.billing.models import UsageRecord
+from playground.billing.models import UsageDay, UsageRecord
 from playground.chats.models import Session
 from playground.workspaces.access import personal_workspace
 
@@ -40,19 +40,10 @@ def days_up_to(day, back: int) -> dict:
 def history(owner, member):
     today = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
     chat = Session.objects.create(workspace=personal_workspace(owner), title="=HYPERLINK(evil)")
-    records = [
-        record(owner, today, cost=2_500_000, session=chat, prompt=300_000, cached=1_000),
-        record(owner, today - timedelta(days=1), model="MiniMax-M1-80k", cost=500_000),
-        record(owner, today - timedelta(days=40), cost=9_000_000),  # outside the default range
-        record(member, today, cost=7_000_000),  # another person, another workspace
-    ]
-    # auto_now_add stamped them now; put them on their days.
-    for r, when in zip(
-        records,
-        [today, today - timedelta(days=1), today - timedelta(days=40), today],
-        strict=True,
-    ):
-        UsageRecord.objects.filter(pk=r.pk).update(created_at=when)
+    record(owner, today, cost=2_500_000, session=chat, prompt=300_000, cached=1_000)
+    record(owner, today - timedelta(days=1), model="MiniMax-M1-80k", cost=500_000)
+    record(owner, today - timedelta(days=40), cost=9_000_000)  # outside the default range
+    record(member, today, cost=7_000_000)  # another person, another workspace
     return today
 
 
@@ -91,6 +82,15 @@ def test_the_workspace_page_is_for_its_admins_and_shows_members(
     assert "By member" in html and "owner" in html and "$3.00" in html
     assert outsider_client.get(f"/workspace/{workspace.pk}/usage").status_code == 404
     assert outsider_client.get(f"/workspace/{workspace.pk}/usage/export.csv").status_code == 404
+
+
+def test_the_daily_rollup_sums_the_records_and_outlives_the_chat(owner, owner_client, history):
+    days = UsageDay.objects.filter(user_id=owner.pk)
+    assert days.count() == 3 and sum(d.cost_micros for d in days) == 12_000_000
+    assert sum(d.answers for d in days) == UsageRecord.objects.filter(user=owner).count()
+    Session.objects.all().delete()
+    html = owner_client.get("/usage/").content.decode()
+    assert "(deleted chat)" in html and "$3.00" in html
 
 
 def test_the_chart_has_a_bar_a_day(owner_client, history):
