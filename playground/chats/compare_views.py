@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.billing import budgets
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, output_limit
 from playground.providers.models import Provider, default_provider
 from playground.workspaces.access import personal_workspace
@@ -135,10 +136,12 @@ def comparison_detail(request: HttpRequest, comparison_id) -> HttpResponse:
     columns = comparison.column_sessions()
     for session in columns:
         actions.fail_stale_streams(session)
+    standings = budgets.standings(comparison.workspace_id, request.user)
     context = {
         **sidebar_context(request.user),
         "comparison": comparison,
         "columns": [_column_view(s) for s in columns],
+        "budget_warnings": [s for s in standings if s.level != "ok"],
     }
     return render(request, "chats/compare.html", context)
 

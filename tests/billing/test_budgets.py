@@ -170,3 +170,21 @@ def test_a_cap_set_mid_month_counts_what_was_spent_before_it(owner, simulator):
     budget = cap(owner, "1.00", person=True)
     assert budgets.standings(personal_workspace(owner), owner)[0].spent_micros == spent
     assert month(budget).spent_micros == spent > 0
+
+
+def test_the_compare_page_warns_too(owner, owner_client, simulator):
+    from playground.chats import compare
+    from playground.llm.params import Params
+
+    budget = cap(owner, "1.00")
+    columns = [
+        compare.ColumnConfig(simulator, model, Params())
+        for model in ("MiniMax-M1-40k", "MiniMax-M1-80k")
+    ]
+    comparison = compare.start_comparison(
+        owner, personal_workspace(owner), "#tps:0 #think:1 #answer:1 hi", columns
+    )
+    runner.wait_idle()
+    BudgetMonth.objects.filter(budget=budget).update(spent_micros=900_000)
+    html = owner_client.get(f"/compare/{comparison.pk}").content.decode()
+    assert "Workspace budget: 90% used this month" in html
