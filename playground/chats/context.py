@@ -9,6 +9,7 @@ a provider's prompt caching can work.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Sum
 
@@ -88,7 +89,13 @@ class ContextReport:
     pending: list[Document] = field(default_factory=list)
     failed: list[Document] = field(default_factory=list)
     exact_documents: list[bool] = field(default_factory=list)
-    spent_micros: int = 0  # what the chat's answers have cost so far
+    session: Session | None = None
+
+    @cached_property
+    def spent_micros(self) -> int:
+        """What the chat's answers have cost so far (read only when the meter shows it, not
+        on every send)."""
+        return _spent(self.session) if self.session is not None else 0
 
     @property
     def spent_text(self) -> str:
@@ -254,7 +261,7 @@ def report(session: Session, draft: str = "", params: Params | None = None) -> C
         output_reserve=params.max_tokens or limit,
         window=context_window(session.model),
         prices=price_for(session.provider, session.model)[0],
-        spent_micros=_spent(session),
+        session=session,
         provider_count=provider_count,
         pending=[d for d in documents if d.is_pending],
         exact_documents=[d.tokens_exact for d in ready],
