@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
@@ -13,9 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from playground.chats.views import sidebar_context
-from playground.llm.pricing import micros
-from playground.workspaces.access import personal_workspace, workspace_for
-from playground.workspaces.models import Membership
+from playground.llm.pricing import AmountError, micros, parse_amount
+from playground.workspaces.access import is_admin, personal_workspace, workspace_for
 
 from . import budgets, usage
 from .models import Budget, UsageDay, UsageRecord
@@ -25,9 +24,7 @@ MAX_CAP = Decimal(1_000_000)
 
 def _admin_workspace(user, workspace_id):
     workspace = workspace_for(user, workspace_id)
-    if not workspace.memberships.filter(
-        user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-    ).exists():
+    if not is_admin(user, workspace):
         raise Http404("No such workspace")  # members see no admin pages, as outsiders
     return workspace
 
@@ -38,14 +35,15 @@ def _cap(raw: str, who: str) -> Decimal | None:
     if not raw:
         return None
     try:
-        cap = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"{who}: write an amount in dollars, such as 25 or 12.50.") from None
-    if not cap.is_finite() or cap < 0:
-        raise ValueError(f"{who}: a budget cannot be negative.")
-    if cap > MAX_CAP:
-        raise ValueError(f"{who}: at most ${MAX_CAP:,} a month.")
-    return cap
+        return parse_amount(raw, MAX_CAP)
+    except AmountError as problem:
+        raise ValueError(
+            {
+                "not_a_number": f"{who}: write an amount in dollars, such as 25 or 12.50.",
+                "negative": f"{who}: a budget cannot be negative.",
+                "too_large": f"{who}: at most ${MAX_CAP:,} a month.",
+            }[str(problem)]
+        ) from None
 
 
 def _save(workspace, member, cap: Decimal | None, editor) -> None:

@@ -14,7 +14,7 @@ from playground.llm.client import ProviderKind
 from playground.llm.params import Params, ParamsError, validate
 from playground.llm.pricing import micros
 from playground.providers.models import Provider, default_provider
-from playground.workspaces.models import Membership
+from playground.workspaces.access import is_admin
 
 from . import cancellation, context, events, runner
 from .models import Message, Preset, Session
@@ -256,12 +256,6 @@ def fail_all_in_process_streams() -> int:
 PRESET_NAME_LENGTH = 80
 
 
-def can_set_default_preset(user, workspace) -> bool:
-    return workspace.memberships.filter(
-        user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-    ).exists()
-
-
 def save_preset(session: Session, user, name: str, make_default: bool) -> tuple[Preset, bool]:
     """The session's current settings under ``name`` in its workspace (replacing a preset of
     that name); (preset, created)."""
@@ -271,7 +265,7 @@ def save_preset(session: Session, user, name: str, make_default: bool) -> tuple[
     if len(name) > PRESET_NAME_LENGTH:
         raise ReplyRefused(f"A preset name is at most {PRESET_NAME_LENGTH} characters.")
     workspace = session.workspace
-    if make_default and not can_set_default_preset(user, workspace):
+    if make_default and not is_admin(user, workspace):
         raise ReplyRefused("Only the workspace's owners and admins can set its default preset.")
     with transaction.atomic():
         if make_default:
@@ -293,7 +287,7 @@ def apply_preset(session: Session, preset: Preset) -> None:
 
 
 def delete_preset(user, preset: Preset) -> None:
-    if preset.is_default and not can_set_default_preset(user, preset.workspace):
+    if preset.is_default and not is_admin(user, preset.workspace):
         raise ReplyRefused("Only the workspace's owners and admins delete its default preset.")
     preset.delete()
 

@@ -70,16 +70,35 @@ class PriceError(ValueError):
     """A price table that cannot be used; the message says why."""
 
 
+class AmountError(ValueError):
+    """Why a typed amount of dollars is not one: "not_a_number", "negative", "too_large"."""
+
+
+def parse_amount(text, maximum: Decimal) -> Decimal:
+    """An amount of dollars as typed: a finite number from 0 to ``maximum``. Callers say
+    what is wrong in their own words (a price, a budget)."""
+    try:
+        amount = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        raise AmountError("not_a_number") from None
+    if not amount.is_finite() or amount < 0:
+        raise AmountError("negative")
+    if amount > maximum:
+        raise AmountError("too_large")
+    return amount
+
+
 def _price(value, what: str) -> Decimal:
     try:
-        price = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise PriceError(f"{what} must be a number of dollars per million tokens.") from None
-    if not price.is_finite() or price < 0:
-        raise PriceError(f"{what} cannot be negative.")
-    if price > MAX_PRICE_PER_MILLION:
-        raise PriceError(f"{what} is over ${MAX_PRICE_PER_MILLION:,} per million tokens.")
-    return price
+        return parse_amount(value, MAX_PRICE_PER_MILLION)
+    except AmountError as problem:
+        raise PriceError(
+            {
+                "not_a_number": f"{what} must be a number of dollars per million tokens.",
+                "negative": f"{what} cannot be negative.",
+                "too_large": f"{what} is over ${MAX_PRICE_PER_MILLION:,} per million tokens.",
+            }[str(problem)]
+        ) from None
 
 
 def validate_tiers(rows: list[dict]) -> PriceTable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from .models import Workspace
+from .models import Membership, Workspace
 
 
 def personal_workspace(user) -> Workspace:
@@ -19,3 +19,10 @@ def workspace_for(user, workspace_id: int) -> Workspace:
         return Workspace.objects.for_user(user).get(pk=workspace_id)
     except (Workspace.DoesNotExist, ValueError, TypeError):
         raise Http404("No such workspace") from None
+
+
+def is_admin(user, workspace) -> bool:
+    """An owner or admin of the workspace: sets its default preset and its budgets."""
+    return workspace.memberships.filter(
+        user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+    ).exists()
