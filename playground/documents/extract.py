@@ -232,7 +232,8 @@ class _Run:
     def add_text(self, text: str) -> None:
         """Count content (not the markers between pages, sheets or files) against the limit."""
         self.chars += len(text)
-        self.has_text = self.has_text or (bool(text) and not text.isspace())
+        # Judged on what cleaning will leave: a file of control characters holds no text.
+        self.has_text = self.has_text or _CONTENT.search(text) is not None
         if self.chars > self.limits.max_text_chars:
             raise ExtractionError(
                 "too_large",
@@ -278,17 +279,40 @@ def extract(
         raise ExtractionError("corrupt", "The file is nested too deeply to be read.") from None
     except (ExtractionError, OSError):
         raise  # OSError: the stored file itself could not be opened, not the upload's fault
-    except Exception as error:
+    except Exception:
         # Parsers fail on hostile input in ways of their own (struct, index, key and value
         # errors); the upload fails alone, and the log keeps the trace in case it is a bug.
         logger.warning("extracting %r failed", _display(filename), exc_info=True)
-        raise ExtractionError(
-            "corrupt", f"The file is damaged and cannot be read ({type(error).__name__})."
-        ) from None
+        raise ExtractionError("corrupt", "The file is damaged and cannot be read.") from None
     if not run.has_text:
         raise ExtractionError("empty", _empty_message(extracted))
+    extracted.text = clean_text(extracted.text)
     run.report(1.0)
     return extracted
+
+
+# Readers leave characters in the text that mean nothing to a reader and cost tokens: Unicode
+# non-characters (U+FDD0-U+FDEF and the last two code points of every plane), soft hyphens,
+# and control characters. PDFium writes U+FFFE where a line ended in a hyphenated word.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
+)
+_JUNK = f"\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad{_NONCHARACTERS}"
+_JUNK_CHARACTERS = re.compile(f"[{_JUNK}]")
+_CONTENT = re.compile(f"[^\\s{_JUNK}]")
+# A soft hyphen (or PDFium's U+FFFE) at a line end splits one word over two lines.
+_SPLIT_WORD = re.compile("[\u00ad\ufffe]\n")
+# Vertical tab, form feed and NEL end lines (a form feed often ends a page); dropping them
+# would glue the words on either side together.
+_LINE_BREAKS = re.compile("[\x0b\x0c\x85]")
+
+
+def clean_text(text: str) -> str:
+    """The text with the readers' artefacts removed: every line ends in a newline, words
+    split by a soft hyphen at a line end are joined, and non-characters, soft hyphens and
+    control characters other than tab and newline are gone."""
+    text = _LINE_BREAKS.sub("\n", _normalize_newlines(text))
+    return _JUNK_CHARACTERS.sub("", _SPLIT_WORD.sub("", text))
 
 
 def oom_message(limits: Limits) -> str:
@@ -460,11 +484,12 @@ def _zip_container(path: Path, size: int, run: _Run) -> Extracted:
         return reader(path, run)
     except (ExtractionError, MemoryError, RecursionError):
         raise
-    except Exception as error:
-        # The readers raise whatever their XML and part lookups raise on a damaged package.
+    except Exception:
+        # The readers raise whatever their XML and part lookups raise on a damaged package;
+        # the exception means something to whoever reads the log, not to the uploader.
+        logger.warning("reading a damaged %s file failed", kind, exc_info=True)
         raise ExtractionError(
-            "corrupt",
-            f"The {kind.upper()} file is damaged and cannot be read ({type(error).__name__}).",
+            "corrupt", f"The {kind.upper()} file is damaged and cannot be read."
         ) from None
 
 

@@ -8,6 +8,7 @@ process near 8-10k chunks/s (design §3).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +22,8 @@ from .errors import ErrorKind, ProviderError, kind_for_status
 from .normalize import StreamNormalizer, ThinkingFormat
 from .simulator import HEADER_THINKING_FORMAT, HEADER_TOKENS_PER_SECOND, SimulatorTransport
 from .thinktags import Split
+
+logger = logging.getLogger(__name__)
 
 SIMULATOR_BASE_URL = "http://simulator.invalid/v1"
 
@@ -162,10 +165,27 @@ async def stream_chat(
             raise ProviderError(ErrorKind.UNREACHABLE, "could not connect") from exc
         raise ProviderError(ErrorKind.TIMEOUT, "timed out") from exc
     except openai.APIConnectionError as exc:
-        raise ProviderError(ErrorKind.UNREACHABLE, type(exc.__cause__ or exc).__name__) from exc
+        raise _connection_error(ErrorKind.UNREACHABLE, exc.__cause__ or exc) from exc
     except httpx2.TransportError as exc:
         # A connection lost after the first byte: the SDK does not wrap errors while iterating.
-        raise ProviderError(ErrorKind.INTERRUPTED, type(exc).__name__) from exc
+        raise _connection_error(ErrorKind.INTERRUPTED, exc) from exc
+
+
+def _connection_error(kind: ErrorKind, cause: BaseException) -> ProviderError:
+    """The failure in words for the person reading the chat; the exception's class and message
+    mean something only to whoever reads the log, so they go there."""
+    logger.warning("provider connection failed (%s): %s: %s", kind, type(cause).__name__, cause)
+    return ProviderError(kind, _connection_words(cause))
+
+
+def _connection_words(cause: BaseException) -> str:
+    if isinstance(cause, httpx2.TimeoutException):
+        return "timed out"
+    if isinstance(cause, httpx2.ConnectError):
+        return "could not connect"
+    if isinstance(cause, httpx2.ReadError | httpx2.RemoteProtocolError):
+        return "the provider closed the connection"
+    return "the connection failed"
 
 
 def _retries_taken(request: httpx2.Request) -> int:

@@ -46,6 +46,8 @@ HEADER_TOKENS_PER_SECOND = "x-simulator-tokens-per-second"
 MODELS = ("MiniMax-M1-40k", "MiniMax-M1-80k")
 
 _DIRECTIVE = re.compile(r"#(fault|think|answer|tps|bench):([\w.-]+)")
+# A run of directives with the whitespace around it, so that removing it leaves one space.
+_DIRECTIVES_SPACED = re.compile(rf"\s*(?:{_DIRECTIVE.pattern}\s*)+")
 _TOKEN = re.compile(r"\s*\S{1,4}|\s+")
 
 
@@ -98,6 +100,17 @@ def _bounded_float(value: str | None, low: float, high: float) -> float | None:
         return None if value is None else max(low, min(high, float(value)))
     except ValueError:
         return None
+
+
+def strip_directives(text: str) -> str:
+    """The text without the directives the simulator reads (a chat title has no use for
+    ``#think:200``): one space stays where they stood between words, none at the ends."""
+
+    def gap(match: re.Match[str]) -> str:
+        spaced = match[0]
+        return " " if spaced[0].isspace() and spaced[-1].isspace() else ""
+
+    return _DIRECTIVES_SPACED.sub(gap, text).strip()
 
 
 def split_tokens(text: str) -> list[str]:

@@ -155,6 +155,21 @@ def test_directives_are_parsed_and_bounded():
     assert d.answer_tokens is None and d.tokens_per_second == 12.5
 
 
+@pytest.mark.parametrize(
+    ("text", "stripped"),
+    [
+        ("Explain tides #think:200 #answer:50 #tps:0", "Explain tides"),
+        ("#fault:429\nWhy is the sky blue?", "Why is the sky blue?"),
+        ("Compare #think:10#tps:0 two  sorts\nin detail", "Compare two  sorts\nin detail"),
+        ("Rate (#bench:clock) it", "Rate () it"),
+        ("C#, #tags and #todo:later stay", "C#, #tags and #todo:later stay"),
+        ("#think:5 #answer:5", ""),
+    ],
+)
+def test_strip_directives_removes_only_what_the_simulator_reads(text, stripped):
+    assert simulator.strip_directives(text) == stripped
+
+
 def test_tokens_keep_all_text():
     text = "Hello,   wörld!\n\n```py\nx = 1\n```"
     assert "".join(split_tokens(text)) == text
