@@ -20,3 +20,9 @@ class InstanceSettings(models.Model):
     def current(cls) -> InstanceSettings:
         settings_row, _ = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+def signups_allowed() -> bool:
+    """Whether a new account may be made: sign-ups are open, or there is no account yet (the
+    first one becomes the instance admin, so a fresh instance can never lock itself out)."""
+    return not User.objects.exists() or InstanceSettings.current().signups_open

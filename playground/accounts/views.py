@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,13 +10,23 @@ from django.views.decorators.http import require_POST
 
 from .actions import SignupClosed, sign_up
 from .forms import SignupForm
-from .models import InstanceSettings, User
+from .models import InstanceSettings, User, signups_allowed
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in page, offering sign-up only where the sign-up page would let one in."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs) -> dict:
+        return {**super().get_context_data(**kwargs), "signups_allowed": signups_allowed()}
 
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("chats:home")
-    closed = User.objects.exists() and not InstanceSettings.current().signups_open
+    closed = not signups_allowed()
     form = SignupForm(request.POST or None)
     if request.method == "POST" and not closed and form.is_valid():
         try:

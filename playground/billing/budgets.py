@@ -131,7 +131,9 @@ class Standing:
 
     @property
     def percent(self) -> int:
-        return min(999, round(self.used * 100))
+        # Uncapped: a cap lowered below the month's spend can leave it far past 100%, and the
+        # page should say by how much (templates format it with intcomma).
+        return round(self.used * 100)
 
     @property
     def level(self) -> str:

@@ -65,7 +65,7 @@ class ProviderForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only: stored encrypted, never shown again. Leave blank to keep the key.",
+        help_text="Write-only: stored encrypted, never shown again.",
     )
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
     # A plain field: validate_base_url is the one rule for what a key may be sent to.
@@ -114,6 +114,20 @@ class ProviderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["model_ids_text"] = "\n".join(self.instance.model_ids)
+        # Offer only the fields that apply: a key can be kept or removed once one is stored,
+        # and only the simulator has a speed.
+        if self.instance.has_api_key:
+            self.fields["api_key"].help_text += " Leave blank to keep the key."
+        else:
+            del self.fields["clear_api_key"]
+        if self._kind() != ProviderKind.SIMULATOR:
+            del self.fields["simulator_tokens_per_second"]
+
+    def _kind(self) -> str:
+        """The kind being saved, else the stored one; "" on a blank new-provider form."""
+        if self.is_bound:
+            return self.data.get(self.add_prefix("kind"), "")
+        return self.instance.kind
 
     def clean_model_ids_text(self) -> list[str]:
         return parse_model_ids(self.cleaned_data.get("model_ids_text", ""))

@@ -61,3 +61,17 @@ def test_login_and_logout(client):
     response = client.post("/accounts/login/", {"username": "ann", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+SIGNUP_LINK = 'href="/accounts/signup/"'
+
+
+def test_the_login_page_offers_sign_up_only_while_it_is_open(client):
+    InstanceSettings.objects.create(pk=1, signups_open=False)
+    # No account yet: the first one can always be made, so the link stays.
+    assert SIGNUP_LINK in client.get("/accounts/login/").content.decode()
+    signup(client, "ann")
+    client.post("/accounts/logout/")
+    assert SIGNUP_LINK not in client.get("/accounts/login/").content.decode()
+    InstanceSettings.objects.filter(pk=1).update(signups_open=True)
+    assert SIGNUP_LINK in client.get("/accounts/login/").content.decode()

@@ -190,3 +190,36 @@ def test_keys_rotate_to_a_new_fernet_key(settings):
     with pytest.raises(ValueError, match="cannot be decrypted"):
         crypto.decrypt(token)
     crypto._fernet.cache_clear()
+
+
+def test_the_forms_offer_only_the_fields_that_apply(owner_client, simulator):
+    """A new provider has no stored key to keep or remove; only the simulator has a speed."""
+    keep, clear, speed = "Leave blank to keep the key", 'name="clear_api_key"', "simulator_tokens"
+    html = owner_client.get("/admin/providers/new").content.decode()
+    assert keep not in html and clear not in html and speed not in html
+    assert "Stored key" not in html and "entering the key again" not in html
+    owner_client.post("/admin/providers/new", form_data())
+    provider = Provider.objects.get(name="MiniMax")
+    html = owner_client.get(f"/admin/providers/{provider.pk}/edit").content.decode()
+    assert keep in html and clear in html and "••••1234" in html and speed not in html
+    html = owner_client.get(f"/admin/providers/{simulator.pk}/edit").content.decode()
+    assert speed in html and clear not in html  # the simulator has no key to remove
+    # A new simulator still gets its speed from a script (the test stack's way).
+    call_command(
+        "provider",
+        "Sim 2",
+        "--kind",
+        "simulator",
+        "--models",
+        "m",
+        "--tokens-per-second",
+        "50",
+        stdout=io.StringIO(),
+    )
+    assert Provider.objects.get(name="Sim 2").simulator_tokens_per_second == 50
+
+
+def test_a_model_listed_twice_is_saved_once_in_its_first_place(owner_client):
+    models = "MiniMax-M1-80k, MiniMax-M1-40k\nMiniMax-M1-80k"
+    owner_client.post("/admin/providers/new", form_data(model_ids_text=models))
+    assert Provider.objects.get(name="MiniMax").model_ids == ["MiniMax-M1-80k", "MiniMax-M1-40k"]
