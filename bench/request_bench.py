@@ -39,7 +39,7 @@ from django.test import Client  # noqa: E402
 from playground.accounts.actions import sign_up  # noqa: E402
 from playground.chats import runner  # noqa: E402
 from playground.chats.context import report  # noqa: E402
-from playground.chats.models import Message, Session  # noqa: E402
+from playground.chats.models import Message, Chat  # noqa: E402
 from playground.documents.models import Attachment, Document, DocumentText  # noqa: E402
 from playground.llm import simulator  # noqa: E402
 from playground.llm.tokens import estimate_tokens  # noqa: E402
@@ -78,7 +78,7 @@ def main() -> None:
     provider = Provider.objects.get(kind="simulator")
     provider.simulator_tokens_per_second = 0
     provider.save()
-    session = Session.objects.create(
+    chat = Chat.objects.create(
         workspace=personal_workspace(user),
         created_by=user,
         provider=provider,
@@ -92,7 +92,7 @@ def main() -> None:
         tokens = estimate_tokens(text)
         total_chars, total_tokens = total_chars + len(text), total_tokens + tokens
         document = Document.objects.create(
-            workspace=session.workspace,
+            workspace=chat.workspace,
             name=f"report-{n + 1}.txt",
             sha256=f"{n:064d}",
             size=len(text),
@@ -103,7 +103,7 @@ def main() -> None:
             tokens=tokens,
         )
         DocumentText.objects.create(document=document, text=text)
-        Attachment.objects.create(session=session, document=document)
+        Attachment.objects.create(chat=chat, document=document)
     print(
         f"{args.documents} documents: {total_chars / 1e6:.1f} M characters, "
         f"~{total_tokens:,} tokens"
@@ -125,12 +125,12 @@ def main() -> None:
     meter_ms, send_ms, on_its_way_ms = [], [], []
     for run in range(args.runs):
         started = time.perf_counter()
-        meter = report(session, draft="What do the reports agree on?")
+        meter = report(chat, draft="What do the reports agree on?")
         meter_ms.append((time.perf_counter() - started) * 1000)
         received.clear()
         started = time.perf_counter()
         response = client.post(
-            f"/chat/{session.pk}/send", {"text": f"#answer:5 #think:5 run {run}: agree?"}
+            f"/chat/{chat.pk}/send", {"text": f"#answer:5 #think:5 run {run}: agree?"}
         )
         sent = time.perf_counter()
         assert response.status_code == 302, response.content[:500]

@@ -159,7 +159,7 @@ async def direct_figures(
 
 async def app_stream(
     user: User,
-    session_id: str,
+    chat_id: str,
     text: str,
     http: httpx2.AsyncClient,
     on_text=None,
@@ -168,12 +168,12 @@ async def app_stream(
     """Send over HTTP, read the websocket until the final frame, as the browser does: apply
     deltas in order, and on a gap ask for a snapshot (resync) and go on from it."""
     await asyncio.sleep(delay)
-    async with user.websocket(session_id) as ws:
+    async with user.websocket(chat_id) as ws:
         ready = orjson.loads(await ws.recv())
         assert ready["type"] == "ready", ready
         start = time.perf_counter()
         response = await http.post(
-            f"/chat/{session_id}/send",
+            f"/chat/{chat_id}/send",
             data={"text": text},
             headers={"X-CSRFToken": user.http.cookies["csrftoken"]},
         )
@@ -234,14 +234,14 @@ def async_http(user: User) -> httpx2.AsyncClient:
 
 async def app_ttft_and_throughput(stack: Stack, tps: float) -> dict:
     user = User(stack, f"solo{time.monotonic_ns()}").sign_up()
-    session = user.new_chat()
+    chat = user.new_chat()
     async with async_http(user) as http:
         ttfts = []
         for i in range(20):
-            result = await app_stream(user, session, f"#think:5 #answer:5 #tps:{tps} q{i}", http)
+            result = await app_stream(user, chat, f"#think:5 #answer:5 #tps:{tps} q{i}", http)
             ttfts.append(result["ttft"])
         tokens = 22_000
-        result = await app_stream(user, session, "#think:2000 #answer:20000 #tps:0 x", http)
+        result = await app_stream(user, chat, "#think:2000 #answer:20000 #tps:0 x", http)
     row = stack.query(
         "SELECT reasoning_tokens + content_tokens FROM chats_message WHERE id = ?",
         result["message_id"],
@@ -260,7 +260,7 @@ async def app_concurrent(
     """``streams`` viewers, starting evenly over ``ramp`` seconds (people do not all press
     Send in the same millisecond), each streaming ``think + answer`` tokens."""
     user = User(stack, f"crowd{time.monotonic_ns()}").sign_up()
-    sessions = [user.new_chat() for _ in range(streams)]
+    chats = [user.new_chat() for _ in range(streams)]
     # (delay, emitted) of each token, and the newest token of each frame (no coalescing wait).
     tokens: list[tuple[float, float]] = []
     newest: list[tuple[float, float]] = []
@@ -285,7 +285,7 @@ async def app_concurrent(
         results = await asyncio.gather(
             *(
                 app_stream(user, s, text, http, record, delay=ramp * i / streams)
-                for i, s in enumerate(sessions)
+                for i, s in enumerate(chats)
             )
         )
     wall = time.perf_counter() - started

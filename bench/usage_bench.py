@@ -89,7 +89,7 @@ def run(args) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO chats_session
+            INSERT INTO chats_chat
                 (id, workspace_id, title, model, params, "column", created_at, updated_at)
             SELECT gen_random_uuid(), %s, 'Chat ' || n, 'MiniMax-M1-80k', '{}', 0, now(), now()
             FROM generate_series(1, 5000) AS n
@@ -98,11 +98,11 @@ def run(args) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO billing_usagerecord (workspace_id, user_id, session_id, provider_name,
+            INSERT INTO billing_usagerecord (workspace_id, user_id, chat_id, provider_name,
                 model, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens,
                 estimated, tier, input_cost_micros, output_cost_micros, cost_micros, created_at)
             SELECT %s, users.ids[1 + (n / 200) %% array_length(users.ids, 1)],
-                   sessions.ids[1 + (n / 200) %% array_length(sessions.ids, 1)], 'MiniMax',
+                   chats.ids[1 + (n / 200) %% array_length(chats.ids, 1)], 'MiniMax',
                    CASE WHEN (n / 200) %% 3 = 0 THEN 'MiniMax-M1-40k' ELSE 'MiniMax-M1-80k' END,
                    20000 + n %% 400000, n %% 5000, 3000 + n %% 20000, 2000 + n %% 15000,
                    n %% 50 = 0, 'input up to 200k', 8000 + n %% 500000, 6600 + n %% 44000,
@@ -110,16 +110,16 @@ def run(args) -> None:
                    now() - (365.0 * n / %s) * interval '1 day'
             FROM generate_series(1, %s) AS n,
                  (SELECT array_agg(id) AS ids FROM accounts_user) AS users,
-                 (SELECT array_agg(id) AS ids FROM chats_session) AS sessions
+                 (SELECT array_agg(id) AS ids FROM chats_chat) AS chats
             """,
             [workspace.pk, args.records, args.records],
         )
         # The rollup UsageRecord.save keeps, built in one statement for the bulk insert.
         cursor.execute(
             """
-            INSERT INTO billing_usageday (workspace_id, user_id, session_id, model, day, answers,
+            INSERT INTO billing_usageday (workspace_id, user_id, chat_id, model, day, answers,
                 prompt_tokens, cached_tokens, completion_tokens, cost_micros)
-            SELECT workspace_id, user_id, session_id, model, (created_at AT TIME ZONE 'UTC')::date,
+            SELECT workspace_id, user_id, chat_id, model, (created_at AT TIME ZONE 'UTC')::date,
                    count(*), sum(prompt_tokens), sum(cached_tokens), sum(completion_tokens),
                    sum(cost_micros)
             FROM billing_usagerecord GROUP BY 1, 2, 3, 4, 5

@@ -1,5 +1,5 @@
 """ASGI entry point: HTTP (Django, and the simulator's HTTP face in the embedded mode) and the
-session websockets behind origin and authentication checks."""
+chat websockets behind origin and authentication checks."""
 
 from __future__ import annotations
 

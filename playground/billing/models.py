@@ -80,8 +80,8 @@ class UsageRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="usage_records"
     )
     # The chat it was spent in (kept here so usage by chat needs no join over messages).
-    session = models.ForeignKey(
-        "chats.Session", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    chat = models.ForeignKey(
+        "chats.Chat", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     provider_name = models.CharField(max_length=80)
     model = models.CharField(max_length=100)
@@ -171,7 +171,7 @@ class UsageDay(models.Model):
 
     workspace_id = models.BigIntegerField()
     user_id = models.BigIntegerField(default=0)  # 0: nobody
-    session_id = models.UUIDField(default=NO_CHAT)
+    chat_id = models.UUIDField(default=NO_CHAT)
     model = models.CharField(max_length=100)
     day = models.DateField()
     answers = models.PositiveIntegerField(default=0)
@@ -183,7 +183,7 @@ class UsageDay(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace_id", "user_id", "session_id", "model", "day"],
+                fields=["workspace_id", "user_id", "chat_id", "model", "day"],
                 name="one_usage_row_per_key_and_day",
             )
         ]
@@ -200,7 +200,7 @@ class UsageDay(models.Model):
         keys = {
             "workspace_id": record.workspace_id,
             "user_id": record.user_id or 0,
-            "session_id": record.session_id or NO_CHAT,
+            "chat_id": record.chat_id or NO_CHAT,
             "model": record.model,
             "day": record.created_at.astimezone(UTC).date(),
         }

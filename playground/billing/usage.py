@@ -124,9 +124,9 @@ class Report:
 
 
 def _chat_titles(ids: list) -> dict:
-    from playground.chats.models import Session
+    from playground.chats.models import Chat
 
-    titles = dict(Session.objects.filter(pk__in=ids).values_list("pk", "title"))
+    titles = dict(Chat.objects.filter(pk__in=ids).values_list("pk", "title"))
     return {key: titles.get(key, "(deleted chat)") for key in ids}
 
 
@@ -163,7 +163,7 @@ def report(usage_days: QuerySet, first: date, last: date, members: bool = False)
             for d in days.order_by("day")
         ],
         models=_rows(records, "model"),
-        chats=_rows(records, "session_id", _chat_titles),
+        chats=_rows(records, "chat_id", _chat_titles),
         members=_rows(records, "user_id", _usernames) if members else [],
     )
 
@@ -200,7 +200,7 @@ def csv_lines(records: QuerySet, first: date, last: date) -> Iterator[str]:
         .values_list(
             "created_at",
             "user__username",
-            "session__title",
+            "chat__title",
             "provider_name",
             "model",
             "prompt_tokens",

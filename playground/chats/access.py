@@ -1,4 +1,4 @@
-"""The one way to look up sessions and messages for a user: outsiders get 404, never 403."""
+"""The one way to look up chats and messages for a user: outsiders get 404, never 403."""
 
 from __future__ import annotations
 
@@ -6,44 +6,44 @@ import uuid
 
 from django.http import Http404
 
-from .models import Comparison, Message, Session
+from .models import Comparison, Message, Chat
 
 
 def _as_uuid(value) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
-        raise Http404("No such session") from None
+        raise Http404("No such chat") from None
 
 
-def session_for(user, session_id) -> Session:
+def any_chat_for(user, chat_id) -> Chat:
     if not getattr(user, "is_authenticated", False):
-        raise Http404("No such session")
+        raise Http404("No such chat")
     try:
         return (
-            Session.objects.for_user(user)
+            Chat.objects.for_user(user)
             .select_related("workspace", "provider")
-            .get(pk=_as_uuid(session_id))
+            .get(pk=_as_uuid(chat_id))
         )
-    except Session.DoesNotExist:
-        raise Http404("No such session") from None
+    except Chat.DoesNotExist:
+        raise Http404("No such chat") from None
 
 
-def chat_for(user, session_id) -> Session:
-    """A session that is a chat of its own. A comparison's columns change only through the
+def chat_for(user, chat_id) -> Chat:
+    """A chat that is a chat of its own. A comparison's columns change only through the
     comparison (a follow-up to one column alone would put them out of step)."""
-    session = session_for(user, session_id)
-    if session.comparison_id is not None:
+    chat = any_chat_for(user, chat_id)
+    if chat.comparison_id is not None:
         raise Http404("No such chat")
-    return session
+    return chat
 
 
 def message_for(user, message_id) -> Message:
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such message")
     try:
-        return Message.objects.select_related("session", "provider").get(
-            pk=int(message_id), session__workspace__memberships__user=user
+        return Message.objects.select_related("chat", "provider").get(
+            pk=int(message_id), chat__workspace__memberships__user=user
         )
     except (Message.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("No such message") from None

@@ -17,7 +17,7 @@ from playground.providers.models import Provider, default_provider
 from playground.workspaces.access import is_admin
 
 from . import cancellation, context, events, runner
-from .models import Message, Preset, Session
+from .models import Message, Preset, Chat
 
 
 class ReplyRefused(Exception):
@@ -68,11 +68,11 @@ def checked_params(data: dict, provider: Provider, model: str, refusal: str) -> 
         raise ReplyRefused(f"{refusal}: {first}") from None
 
 
-def create_chat(workspace, user, provider: Provider | None = None, model: str = "") -> Session:
+def create_chat(workspace, user, provider: Provider | None = None, model: str = "") -> Chat:
     """An empty chat on the chosen model (the default one when none is chosen), with the
     workspace's default settings."""
     provider, model = choose_model(provider or default_provider(), model)
-    return Session.objects.create(
+    return Chat.objects.create(
         workspace=workspace,
         created_by=user,
         provider=provider,
@@ -81,21 +81,21 @@ def create_chat(workspace, user, provider: Provider | None = None, model: str = 
     )
 
 
-def _new_assistant(session: Session, parent: Message, user) -> Message:
-    provider, model = choose_model(session.provider, session.model)
-    params = checked_params(session.params, provider, model, "Check the chat settings")
+def _new_assistant(chat: Chat, parent: Message, user) -> Message:
+    provider, model = choose_model(chat.provider, chat.model)
+    params = checked_params(chat.params, provider, model, "Check the chat settings")
     # Refused before anything is sent when it cannot fit (or a document is not ready).
-    next_request = context.report(session, params=params)
+    next_request = context.report(chat, params=params)
     refusal = next_request.refusal()
     if refusal:
         raise ReplyRefused(refusal)
     worst_case = micros(next_request.cost.total) if next_request.cost else 0
     try:
-        held = budgets.reserve(session.workspace_id, user, worst_case)
+        held = budgets.reserve(chat.workspace_id, user, worst_case)
     except budgets.BudgetExceeded as exceeded:
         raise ReplyRefused(str(exceeded)) from None
     message = Message.objects.create(
-        session=session,
+        chat=chat,
         parent=parent,
         role=Message.Role.ASSISTANT,
         author=user,
@@ -110,33 +110,33 @@ def _new_assistant(session: Session, parent: Message, user) -> Message:
     return message
 
 
-def locked_session(session_id) -> Session:
-    """The session row, locked so two sends cannot both start an answer."""
+def locked_chat(chat_id) -> Chat:
+    """The chat row, locked so two sends cannot both start an answer."""
     return (
-        Session.objects.select_for_update(of=("self",))
+        Chat.objects.select_for_update(of=("self",))
         .select_related("provider")
-        .get(pk=session_id)
+        .get(pk=chat_id)
     )
 
 
-def _refuse_if_streaming(session: Session) -> None:
-    if session.messages.filter(status=Message.Status.STREAMING).exists():
+def _refuse_if_streaming(chat: Chat) -> None:
+    if chat.messages.filter(status=Message.Status.STREAMING).exists():
         raise ReplyRefused("An answer is still being written. Stop it or wait for it to finish.")
 
 
-def _announce(session: Session, messages: list[Message]) -> None:
+def _announce(chat: Chat, messages: list[Message]) -> None:
     """After commit: start the generation first (time to first token), then tell the other
-    viewers of the session about the new messages."""
+    viewers of the chat about the new messages."""
     from .views import render_message_html
 
     def announce() -> None:
         runner.dispatch(messages[-1].pk)
         html = "".join(render_message_html(m) for m in messages)
         events.publish_sync(
-            session.pk,
+            chat.pk,
             {
                 "type": "messages",
-                "session_id": str(session.pk),
+                "chat_id": str(chat.pk),
                 "html": html,
                 "ids": [m.pk for m in messages],
             },
@@ -146,30 +146,30 @@ def _announce(session: Session, messages: list[Message]) -> None:
     transaction.on_commit(announce, robust=True)
 
 
-def start_reply(session: Session, user, text: str) -> tuple[Message, Message]:
+def start_reply(chat: Chat, user, text: str) -> tuple[Message, Message]:
     """Save the user's message and an empty streaming answer, then start the generation."""
     text = clean_message_text(text)
     with transaction.atomic():
-        session = locked_session(session.pk)
-        _refuse_if_streaming(session)
-        leaf = session.leaf()
+        chat = locked_chat(chat.pk)
+        _refuse_if_streaming(chat)
+        leaf = chat.leaf()
         user_message = Message.objects.create(
-            session=session, parent=leaf, role=Message.Role.USER, author=user, content=text
+            chat=chat, parent=leaf, role=Message.Role.USER, author=user, content=text
         )
-        assistant = _new_assistant(session, user_message, user)
-        if leaf is None and session.title == Session._meta.get_field("title").default:
-            session.title = title_from(text)
-        session.save(update_fields=["title", "updated_at"])
-        _announce(session, [user_message, assistant])
+        assistant = _new_assistant(chat, user_message, user)
+        if leaf is None and chat.title == Chat._meta.get_field("title").default:
+            chat.title = title_from(text)
+        chat.save(update_fields=["title", "updated_at"])
+        _announce(chat, [user_message, assistant])
     return user_message, assistant
 
 
 # What a copied message does not take from the original: its identity, its place, and the
 # bookkeeping of a generation that is over.
-_NOT_COPIED = {"id", "session", "parent", "cancel_requested", "claimed_at", "heartbeat_at"}
+_NOT_COPIED = {"id", "chat", "parent", "cancel_requested", "claimed_at", "heartbeat_at"}
 
 
-def copy_messages(messages: list[Message], into: Session) -> list[Message]:
+def copy_messages(messages: list[Message], into: Chat) -> list[Message]:
     """Copies of a branch (root first, finished answers only) as the branch of ``into``."""
     if any(m.is_streaming for m in messages):
         raise ReplyRefused("An answer is still being written. Wait for it to finish, or stop it.")
@@ -181,7 +181,7 @@ def copy_messages(messages: list[Message], into: Session) -> list[Message]:
             for field in Message._meta.concrete_fields
             if field.name not in _NOT_COPIED
         }
-        parent = Message.objects.create(**values, session=into, parent=parent)
+        parent = Message.objects.create(**values, chat=into, parent=parent)
         # auto_now_add stamped the copy now; the inspector's "queued" is the original's.
         Message.objects.filter(pk=parent.pk).update(created_at=message.created_at)
         copies.append(parent)
@@ -193,14 +193,14 @@ def retry_reply(failed: Message, user) -> Message:
     if failed.role != Message.Role.ASSISTANT or failed.is_streaming:
         raise ReplyRefused("Only a finished answer can be retried.")
     with transaction.atomic():
-        session = locked_session(failed.session_id)
-        _refuse_if_streaming(session)
+        chat = locked_chat(failed.chat_id)
+        _refuse_if_streaming(chat)
         question = failed.parent
         if question is None:
             raise ReplyRefused("This answer has no question to retry.")
-        assistant = _new_assistant(session, question, user)
-        session.save(update_fields=["updated_at"])
-        _announce(session, [assistant])
+        assistant = _new_assistant(chat, question, user)
+        chat.save(update_fields=["updated_at"])
+        _announce(chat, [assistant])
     return assistant
 
 
@@ -214,12 +214,12 @@ def request_stop(message: Message) -> bool:
     return bool(updated)
 
 
-def fail_stale_streams(session: Session | None = None) -> int:
+def fail_stale_streams(chat: Chat | None = None) -> int:
     """Answers whose generation stopped saving (a crashed worker or a restarted server)."""
     cutoff = timezone.now() - timedelta(seconds=settings.PLAYGROUND["STALE_STREAM_SECONDS"])
     stale = Message.objects.filter(status=Message.Status.STREAMING)
-    if session is not None:
-        stale = stale.filter(session=session)
+    if chat is not None:
+        stale = stale.filter(chat=chat)
     stale = stale.filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     )
@@ -256,15 +256,15 @@ def fail_all_in_process_streams() -> int:
 PRESET_NAME_LENGTH = 80
 
 
-def save_preset(session: Session, user, name: str, make_default: bool) -> tuple[Preset, bool]:
-    """The session's current settings under ``name`` in its workspace (replacing a preset of
+def save_preset(chat: Chat, user, name: str, make_default: bool) -> tuple[Preset, bool]:
+    """The chat's current settings under ``name`` in its workspace (replacing a preset of
     that name); (preset, created)."""
     name = " ".join((name or "").split())
     if not name:
         raise ReplyRefused("Give the preset a name.")
     if len(name) > PRESET_NAME_LENGTH:
         raise ReplyRefused(f"A preset name is at most {PRESET_NAME_LENGTH} characters.")
-    workspace = session.workspace
+    workspace = chat.workspace
     if make_default and not is_admin(user, workspace):
         raise ReplyRefused("Only the workspace's owners and admins can set its default preset.")
     with transaction.atomic():
@@ -273,17 +273,17 @@ def save_preset(session: Session, user, name: str, make_default: bool) -> tuple[
         preset, created = Preset.objects.update_or_create(
             workspace=workspace,
             name=name,
-            defaults={"params": session.params, "created_by": user, "is_default": make_default},
+            defaults={"params": chat.params, "created_by": user, "is_default": make_default},
         )
     return preset, created
 
 
-def apply_preset(session: Session, preset: Preset) -> None:
-    """The preset's settings on the session, if they fit its provider and model."""
-    provider, model = choose_model(session.provider, session.model)
+def apply_preset(chat: Chat, preset: Preset) -> None:
+    """The preset's settings on the chat, if they fit its provider and model."""
+    provider, model = choose_model(chat.provider, chat.model)
     checked_params(preset.params, provider, model, f"“{preset.name}” does not fit {model}")
-    session.params = preset.params
-    session.save(update_fields=["params", "updated_at"])
+    chat.params = preset.params
+    chat.save(update_fields=["params", "updated_at"])
 
 
 def delete_preset(user, preset: Preset) -> None:

@@ -2,7 +2,7 @@
 
 In channels-redis 4.3 each shard's reader task, while its shard has no subscription, polls
 with ``asyncio.sleep(0.1)``; a subscription made during that sleep is not read until it ends.
-A viewer who opens a session (a new websocket: a new subscription, often on an idle shard)
+A viewer who opens a chat (a new websocket: a new subscription, often on an idle shard)
 and sends at once therefore saw the first frames up to 100 ms late, about 50 ms on average
 (bench/RESULTS.md). Here the idle reader waits on an event that ``subscribe`` sets.
 

@@ -1,8 +1,8 @@
 """Compare: one prompt to 2 to 4 configurations side by side (issue 3).
 
-Each column is a session of its own with the column's provider, model and settings, so its
+Each column is a chat of its own with the column's provider, model and settings, so its
 answers stream, retry and record their requests exactly like a chat's. Continuing a column as a
-chat copies its messages into a new session; the comparison stays as it was.
+chat copies its messages into a new chat; the comparison stays as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from playground.llm.params import Params
 from playground.providers.models import Provider
 
 from . import actions
-from .models import Comparison, Message, Session
+from .models import Comparison, Message, Chat
 
 MIN_COLUMNS = 2
 MAX_COLUMNS = 4
@@ -29,7 +29,7 @@ class ColumnConfig:
 
 
 def start_comparison(user, workspace, text: str, columns: list[ColumnConfig]) -> Comparison:
-    """Create the comparison and its column sessions, and start every column's answer."""
+    """Create the comparison and its column chats, and start every column's answer."""
     text = actions.clean_message_text(text)
     if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
         raise actions.ReplyRefused(f"Compare {MIN_COLUMNS} to {MAX_COLUMNS} configurations.")
@@ -38,7 +38,7 @@ def start_comparison(user, workspace, text: str, columns: list[ColumnConfig]) ->
             workspace=workspace, created_by=user, title=actions.title_from(text)
         )
         for number, column in enumerate(columns, start=1):
-            session = Session.objects.create(
+            chat = Chat.objects.create(
                 workspace=workspace,
                 created_by=user,
                 provider=column.provider,
@@ -47,30 +47,30 @@ def start_comparison(user, workspace, text: str, columns: list[ColumnConfig]) ->
                 comparison=comparison,
                 column=number,
             )
-            actions.start_reply(session, user, text)
+            actions.start_reply(chat, user, text)
     return comparison
 
 
-def send_to_all(comparison: Comparison, user, text: str) -> list[tuple[Session, list[Message]]]:
+def send_to_all(comparison: Comparison, user, text: str) -> list[tuple[Chat, list[Message]]]:
     """A follow-up to every column; if one column cannot take it, none does."""
     text = actions.clean_message_text(text)
     started = []
     with transaction.atomic():
-        for session in comparison.column_sessions():
-            started.append((session, list(actions.start_reply(session, user, text))))
+        for chat in comparison.column_chats():
+            started.append((chat, list(actions.start_reply(chat, user, text))))
         comparison.save(update_fields=["updated_at"])
     return started
 
 
-def continue_as_chat(column: Session, user) -> Session:
+def continue_as_chat(column: Chat, user) -> Chat:
     """A new chat with the column's settings and a copy of its conversation, to go on with."""
     if column.comparison_id is None:
         raise actions.ReplyRefused("Only a column of a comparison can be continued as a chat.")
     with transaction.atomic():
-        column = actions.locked_session(column.pk)  # no follow-up may start while copying
+        column = actions.locked_chat(column.pk)  # no follow-up may start while copying
         if column.messages.filter(status=Message.Status.STREAMING).exists():
             raise actions.ReplyRefused("Wait for the column's answer to finish, or stop it.")
-        chat = Session.objects.create(
+        chat = Chat.objects.create(
             workspace=column.workspace,
             created_by=user,
             title=f"{column.comparison.title} · {column.model}"[:200],

@@ -17,7 +17,7 @@ from playground.workspaces.access import personal_workspace
 
 from . import access, actions, compare
 from .forms import ColumnForm, model_choice
-from .models import Comparison, Message, Session
+from .models import Comparison, Message, Chat
 from .views import model_choices, render_message_html, sidebar_context
 
 COLUMN_NUMBERS = range(1, compare.MAX_COLUMNS + 1)
@@ -38,13 +38,13 @@ def _default_columns(user, providers: list[Provider]) -> list[tuple[str, Params]
 def _columns_of(comparison: Comparison) -> list[tuple[str, Params]]:
     return [
         (model_choice(s.provider, s.model) if s.provider else "", Params.from_dict(s.params))
-        for s in comparison.column_sessions()
+        for s in comparison.column_chats()
     ]
 
 
 def _first_prompt(comparison: Comparison) -> str:
     first = (
-        Message.objects.filter(session__comparison=comparison, role=Message.Role.USER)
+        Message.objects.filter(chat__comparison=comparison, role=Message.Role.USER)
         .order_by("created_at", "pk")
         .first()
     )
@@ -119,13 +119,13 @@ def start_comparison(request: HttpRequest) -> HttpResponse:
     return redirect("chats:comparison", comparison_id=comparison.pk)
 
 
-def _column_view(session: Session) -> dict:
-    params = Params.from_dict(session.params)
+def _column_view(chat: Chat) -> dict:
+    params = Params.from_dict(chat.params)
     return {
-        "session": session,
-        "branch": session.branch(),
-        "summary": compare.settings_summary(params, output_limit(session.model)),
-        "dom_id": f"column-{session.column}-messages",
+        "chat": chat,
+        "branch": chat.branch(),
+        "summary": compare.settings_summary(params, output_limit(chat.model)),
+        "dom_id": f"column-{chat.column}-messages",
     }
 
 
@@ -133,9 +133,9 @@ def _column_view(session: Session) -> dict:
 @require_GET
 def comparison_detail(request: HttpRequest, comparison_id) -> HttpResponse:
     comparison = access.comparison_for(request.user, comparison_id)
-    columns = comparison.column_sessions()
-    for session in columns:
-        actions.fail_stale_streams(session)
+    columns = comparison.column_chats()
+    for chat in columns:
+        actions.fail_stale_streams(chat)
     standings = budgets.standings(comparison.workspace_id, request.user)
     context = {
         **sidebar_context(request.user),
@@ -169,28 +169,28 @@ def send_to_all(request: HttpRequest, comparison_id) -> HttpResponse:
         render_to_string(
             "chats/compare.html#column_append",
             {
-                "dom_id": f"column-{session.column}-messages",
+                "dom_id": f"column-{chat.column}-messages",
                 "html": "".join(render_message_html(m) for m in messages),
             },
         )
-        for session, messages in started
+        for chat, messages in started
     )
     return HttpResponse(html)
 
 
 @login_required
 @require_POST
-def continue_column(request: HttpRequest, session_id) -> HttpResponse:
-    column = access.session_for(request.user, session_id)
+def continue_column(request: HttpRequest, chat_id) -> HttpResponse:
+    column = access.any_chat_for(request.user, chat_id)
     try:
         chat = compare.continue_as_chat(column, request.user)
     except actions.ReplyRefused as refusal:
         flash.error(request, str(refusal))
         if column.comparison_id:
             return redirect("chats:comparison", comparison_id=column.comparison_id)
-        return redirect("chats:session", session_id=column.pk)
+        return redirect("chats:chat", chat_id=column.pk)
     flash.success(request, f"Continuing column {column.column} ({column.model}) as a chat.")
-    return redirect("chats:session", session_id=chat.pk)
+    return redirect("chats:chat", chat_id=chat.pk)
 
 
 @login_required
@@ -198,7 +198,7 @@ def continue_column(request: HttpRequest, session_id) -> HttpResponse:
 def delete_comparison(request: HttpRequest, comparison_id) -> HttpResponse:
     comparison = access.comparison_for(request.user, comparison_id)
     streaming = Message.objects.filter(
-        session__comparison=comparison, status=Message.Status.STREAMING
+        chat__comparison=comparison, status=Message.Status.STREAMING
     ).values_list("pk", flat=True)
     for message_id in streaming:
         actions.request_stop(Message(pk=message_id))

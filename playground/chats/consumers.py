@@ -1,4 +1,4 @@
-"""The session websocket: authorize, join the session's group, send the state, forward frames.
+"""The chat websocket: authorize, join the chat's group, send the state, forward frames.
 
 Client frames (JSON text, at most 4 KB): ``{"type": "resync", "message_id": N}`` and
 ``{"type": "ping"}``. Anything else gets an ``error`` frame and changes nothing.
@@ -13,40 +13,40 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
 from . import access, actions
-from .events import group_for_session
+from .events import group_for_chat
 from .generation import final_frame
-from .models import Message, Session
+from .models import Message, Chat
 from .streambuffer import frame_buffer
 
 MAX_CLIENT_FRAME_BYTES = 4096
 CLOSE_NOT_FOUND = 4404
 
 
-class SessionConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(AsyncWebsocketConsumer):
     """The websocket of one chat. A comparison's page uses ComparisonConsumer, the same
-    protocol over the sessions of all its columns."""
+    protocol over the chats of all its columns."""
 
-    session_ids: tuple = ()
+    chat_ids: tuple = ()
     joined: tuple[str, ...] = ()
 
-    def authorized_sessions(self) -> list[Session]:
-        """The sessions this socket follows; Http404 when the user may not see them."""
-        session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        return [access.session_for(self.scope.get("user"), session_id)]
+    def authorized_chats(self) -> list[Chat]:
+        """The chats this socket follows; Http404 when the user may not see them."""
+        chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
+        return [access.any_chat_for(self.scope.get("user"), chat_id)]
 
     async def connect(self) -> None:
         try:
-            sessions = await database_sync_to_async(self.authorized_sessions)()
+            chats = await database_sync_to_async(self.authorized_chats)()
         except Http404:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.session_ids = tuple(s.pk for s in sessions)
-        self.joined = tuple(group_for_session(s.pk) for s in sessions)
+        self.chat_ids = tuple(s.pk for s in chats)
+        self.joined = tuple(group_for_chat(s.pk) for s in chats)
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        for session in sessions:
-            await database_sync_to_async(actions.fail_stale_streams)(session)
+        for chat in chats:
+            await database_sync_to_async(actions.fail_stale_streams)(chat)
         streaming = await self._streaming_ids()
         for message_id in streaming:
             await self._send_state(message_id)
@@ -87,7 +87,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await super().dispatch(message)
 
     async def frame(self, event: dict) -> None:
-        """A frame published to the session's group."""
+        """A frame published to the chat's group."""
         await self._send(event["frame"])
 
     # --- helpers --------------------------------------------------------------------------
@@ -102,13 +102,13 @@ class SessionConsumer(AsyncWebsocketConsumer):
     def _streaming_ids(self) -> list[int]:
         return list(
             Message.objects.filter(
-                session_id__in=self.session_ids, status=Message.Status.STREAMING
+                chat_id__in=self.chat_ids, status=Message.Status.STREAMING
             ).values_list("pk", flat=True)
         )
 
     @database_sync_to_async
     def _load(self, message_id: int) -> Message | None:
-        return Message.objects.filter(session_id__in=self.session_ids, pk=message_id).first()
+        return Message.objects.filter(chat_id__in=self.chat_ids, pk=message_id).first()
 
     async def _send_state(self, message_id: int) -> None:
         """A streaming message's text so far, or a finished message's final frame."""
@@ -143,9 +143,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-class ComparisonConsumer(SessionConsumer):
-    """The websocket of a comparison: the frames of every column's session."""
+class ComparisonConsumer(ChatConsumer):
+    """The websocket of a comparison: the frames of every column's chat."""
 
-    def authorized_sessions(self) -> list[Session]:
+    def authorized_chats(self) -> list[Chat]:
         comparison_id = self.scope["url_route"]["kwargs"]["comparison_id"]
-        return access.comparison_for(self.scope.get("user"), comparison_id).column_sessions()
+        return access.comparison_for(self.scope.get("user"), comparison_id).column_chats()

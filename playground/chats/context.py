@@ -19,7 +19,7 @@ from playground.llm.params import Params, context_window, output_limit
 from playground.llm.pricing import Cost, PriceTable, cost, dollars, from_micros
 from playground.llm.tokens import TOKENS_PER_MESSAGE_TEMPLATE, estimate_tokens
 
-from .models import Message, Session
+from .models import Message, Chat
 
 LARGEST_NAMED = 3
 
@@ -62,10 +62,10 @@ def document_names(document_ids: list[int]) -> list[tuple[int, str]]:
     return [(i, names[i]) for i in document_ids if i in names]
 
 
-def attached(session: Session) -> list[Document]:
+def attached(chat: Chat) -> list[Document]:
     """The chat's documents in the order they were attached."""
     return [
-        a.document for a in Attachment.objects.filter(session=session).select_related("document")
+        a.document for a in Attachment.objects.filter(chat=chat).select_related("document")
     ]
 
 
@@ -89,13 +89,13 @@ class ContextReport:
     pending: list[Document] = field(default_factory=list)
     failed: list[Document] = field(default_factory=list)
     exact_documents: list[bool] = field(default_factory=list)
-    session: Session | None = None
+    chat: Chat | None = None
 
     @cached_property
     def spent_micros(self) -> int:
         """What the chat's answers have cost so far (read only when the meter shows it, not
         on every send)."""
-        return _spent(self.session) if self.session is not None else 0
+        return _spent(self.chat) if self.chat is not None else 0
 
     @property
     def spent_text(self) -> str:
@@ -213,8 +213,8 @@ class ContextReport:
         return message
 
 
-def _spent(session: Session) -> int:
-    total = UsageRecord.objects.filter(message__session=session).aggregate(
+def _spent(chat: Chat) -> int:
+    total = UsageRecord.objects.filter(message__chat=chat).aggregate(
         total=Sum("cost_micros")
     )["total"]
     return total or 0
@@ -228,16 +228,16 @@ def _message_tokens(text: str) -> int:
     return estimate_tokens(text) + TOKENS_PER_MESSAGE_TEMPLATE
 
 
-def report(session: Session, draft: str = "", params: Params | None = None) -> ContextReport:
-    """The next request of ``session`` with ``draft`` as its message."""
-    params = params or Params.from_dict(session.params)
-    documents = attached(session)
+def report(chat: Chat, draft: str = "", params: Params | None = None) -> ContextReport:
+    """The next request of ``chat`` with ``draft`` as its message."""
+    params = params or Params.from_dict(chat.params)
+    documents = attached(chat)
     ready = [d for d in documents if d.is_ready]
     parts: list[Part] = []
     if params.system_prompt.strip():
         parts.append(Part("System prompt", _message_tokens(params.system_prompt), "system"))
     parts += [Part(d.name, d.tokens, "document", d.pk) for d in ready]
-    branch = session.branch()
+    branch = chat.branch()
     history = sum(_message_tokens(m.content) for m in branch if m.content or m.role == "user")
     if history:
         parts.append(Part(f"History ({len(branch)} messages)", history, "history"))
@@ -253,15 +253,15 @@ def report(session: Session, draft: str = "", params: Params | None = None) -> C
         input_tokens = provider_count + sum(_message_tokens(m.content) for m in since)
         if draft.strip():
             input_tokens += _message_tokens(draft)
-    limit = output_limit(session.model)
+    limit = output_limit(chat.model)
     return ContextReport(
-        model=session.model,
+        model=chat.model,
         parts=parts,
         input_tokens=input_tokens,
         output_reserve=params.max_tokens or limit,
-        window=context_window(session.model),
-        prices=price_for(session.provider, session.model)[0],
-        session=session,
+        window=context_window(chat.model),
+        prices=price_for(chat.provider, chat.model)[0],
+        chat=chat,
         provider_count=provider_count,
         pending=[d for d in documents if d.is_pending],
         exact_documents=[d.tokens_exact for d in ready],

@@ -1,6 +1,6 @@
 """The one module that publishes to the channel layer (design §7).
 
-Frames go to the session's group; the consumer forwards them as they are. The database is the
+Frames go to the chat's group; the consumer forwards them as they are. The database is the
 source of truth: a lost frame is repaired by the browser's resync, never by retrying here.
 
 Generations hand their streamed frames to a publisher without waiting; it sends everything
@@ -35,27 +35,27 @@ from .streambuffer import FRAME_TTL_SECONDS, RedisFrameBuffer, frame_buffer
 logger = logging.getLogger(__name__)
 
 
-def group_for_session(session_id) -> str:
-    hex_id = session_id.hex if hasattr(session_id, "hex") else str(session_id).replace("-", "")
-    return f"session.{hex_id}"
+def group_for_chat(chat_id) -> str:
+    hex_id = chat_id.hex if hasattr(chat_id, "hex") else str(chat_id).replace("-", "")
+    return f"chat.{hex_id}"
 
 
 def _envelope(frame: dict[str, Any]) -> dict[str, Any]:
     return {"type": "frame", "frame": frame}
 
 
-async def publish(session_id, frame: dict[str, Any]) -> None:
+async def publish(chat_id, frame: dict[str, Any]) -> None:
     """One frame now (not part of a stream's ordered sequence)."""
     try:
-        await get_channel_layer().group_send(group_for_session(session_id), _envelope(frame))
+        await get_channel_layer().group_send(group_for_chat(chat_id), _envelope(frame))
     except Exception:  # the fast path is best-effort; viewers resync from the database
         logger.warning("publishing a frame failed", exc_info=True)
 
 
-def publish_sync(session_id, frame: dict[str, Any]) -> None:
+def publish_sync(chat_id, frame: dict[str, Any]) -> None:
     """From synchronous code; call it from ``transaction.on_commit`` so viewers never hear of
     rows that were rolled back."""
-    async_to_sync(publish)(session_id, frame)
+    async_to_sync(publish)(chat_id, frame)
 
 
 @dataclass(slots=True)
@@ -211,15 +211,15 @@ def _publisher() -> _LoopPublisher | _RedisPublisher:
 
 
 def stream_frame(
-    session_id, message_id: int, frame: dict[str, Any], buffered: tuple[int, str, str]
+    chat_id, message_id: int, frame: dict[str, Any], buffered: tuple[int, str, str]
 ) -> None:
     """Queue a numbered delta of a streaming answer; it is kept for snapshots, then sent."""
-    _publisher().submit(_Op(group_for_session(session_id), message_id, frame, buffered))
+    _publisher().submit(_Op(group_for_chat(chat_id), message_id, frame, buffered))
 
 
-async def end_stream(session_id, message_id: int, final: dict[str, Any] | None) -> None:
+async def end_stream(chat_id, message_id: int, final: dict[str, Any] | None) -> None:
     """Send the final frame (none when the answer was deleted) after every queued delta,
     forget the kept frames, and wait."""
     done: Future = Future()
-    _publisher().submit(_Op(group_for_session(session_id), message_id, final, drop=True, done=done))
+    _publisher().submit(_Op(group_for_chat(chat_id), message_id, final, drop=True, done=done))
     await asyncio.wrap_future(done)

@@ -41,7 +41,7 @@ from playground.providers.models import kind_of
 
 from . import cancellation, context, events
 from .looplocal import LoopLocal
-from .models import Message, Session
+from .models import Message, Chat
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class StreamState:
 
 def build_messages(message: Message) -> list[dict[str, str]]:
     """The conversation along the branch that ends at the assistant message's parent."""
-    by_id = {m.pk: m for m in Message.objects.filter(session_id=message.session_id)}
+    by_id = {m.pk: m for m in Message.objects.filter(chat_id=message.chat_id)}
     path: list[Message] = []
     node = by_id.get(message.parent_id)
     while node is not None:
@@ -103,18 +103,18 @@ def conversation(path: Iterable[Message]) -> list[dict[str, str]]:
 NEXT_MESSAGE_PLACEHOLDER = "(your next message)"
 
 
-def draft_request(session: Session, params: Params, kind: ProviderKind) -> dict:
+def draft_request(chat: Chat, params: Params, kind: ProviderKind) -> dict:
     """The request the next message would make with the settings as they stand; the message
     itself is a placeholder."""
     next_message = {"role": "user", "content": NEXT_MESSAGE_PLACEHOLDER}
-    ready = [d.pk for d in context.attached(session) if d.is_ready]
+    ready = [d.pk for d in context.attached(chat) if d.is_ready]
     opening = context.opening_messages(params, context.document_texts(ready))
     request = {
-        "model": session.model,
-        "messages": [*opening, *conversation(session.branch()), next_message],
+        "model": chat.model,
+        "messages": [*opening, *conversation(chat.branch()), next_message],
         "stream_options": {"include_usage": True},
     }
-    return request | request_fields(params, kind, session.model)
+    return request | request_fields(params, kind, chat.model)
 
 
 def continuation_request(
@@ -288,7 +288,7 @@ hubs: LoopLocal[StreamHub] = LoopLocal(StreamHub)
 class Generation:
     def __init__(self, message: Message, request: dict) -> None:
         self.message = message
-        self.session_id = message.session_id
+        self.chat_id = message.chat_id
         self.state = StreamState()
         self.coalescer = Coalescer()
         self.normalizer: StreamNormalizer | None = None
@@ -318,7 +318,7 @@ class Generation:
             "thinking_ended_at": _iso(state.thinking_ended_at),
         }
         events.stream_frame(
-            self.session_id, self.message.pk, frame, (batch.seq, batch.reasoning, batch.content)
+            self.chat_id, self.message.pk, frame, (batch.seq, batch.reasoning, batch.content)
         )
 
     def partial_row(self) -> Message | None:
@@ -407,7 +407,7 @@ class Generation:
         seq = self.coalescer.seq + 1
         saved = await sync_to_async(self._save_final)(status, error, seq)
         frame = await sync_to_async(final_frame)(self.message.pk, seq) if saved else None
-        await events.end_stream(self.session_id, self.message.pk, frame)
+        await events.end_stream(self.chat_id, self.message.pk, frame)
 
     def _save_final(self, status: str, error: BaseException | None, seq: int) -> bool:
         """Save the finished answer; False if its chat was deleted meanwhile."""
@@ -478,8 +478,8 @@ class Generation:
         cached = (usage.cached_tokens or 0) if usage else 0
         completion = (message.reasoning_tokens or 0) + (message.content_tokens or 0)
         fields = {
-            "workspace_id": message.session.workspace_id,
-            "session_id": None if orphan else message.session_id,
+            "workspace_id": message.chat.workspace_id,
+            "chat_id": None if orphan else message.chat_id,
             "user_id": message.author_id,
             "provider_name": message.provider_name,
             "model": message.model,
@@ -503,7 +503,7 @@ def settle_interrupted(message_ids: list[int]) -> None:
     """Answers whose generation died (a restarted server, a lost worker): what they used is
     estimated from the text they saved, recorded as estimated, and their reservations settled
     to it. An answer that never got a token cost nothing."""
-    for message in Message.objects.filter(pk__in=message_ids).select_related("session", "provider"):
+    for message in Message.objects.filter(pk__in=message_ids).select_related("chat", "provider"):
         charged = 0
         if message.first_token_at is not None:
             message.prompt_tokens = estimate_messages_tokens(build_request(message)["messages"])
@@ -535,7 +535,7 @@ def _iso(value: datetime | None) -> str | None:
 def final_frame(message_id: int, seq: int) -> dict:
     from .views import render_message_html
 
-    message = Message.objects.select_related("session", "provider").get(pk=message_id)
+    message = Message.objects.select_related("chat", "provider").get(pk=message_id)
     return {
         "type": "final",
         "message_id": message.pk,
@@ -555,7 +555,7 @@ def claim(message_id: int) -> tuple[Message, dict] | None:
     ).update(claimed_at=now, started_at=now, heartbeat_at=now)
     if not taken:
         return None
-    message = Message.objects.select_related("provider", "session").get(pk=message_id)
+    message = Message.objects.select_related("provider", "chat").get(pk=message_id)
     return message, build_request(message)
 
 

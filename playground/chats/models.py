@@ -6,18 +6,18 @@ from django.conf import settings
 from django.db import models
 
 
-class SessionQuerySet(models.QuerySet):
-    def for_user(self, user) -> SessionQuerySet:
-        """Sessions in every workspace the user belongs to."""
+class ChatQuerySet(models.QuerySet):
+    def for_user(self, user) -> ChatQuerySet:
+        """Chats in every workspace the user belongs to."""
         return self.filter(workspace__memberships__user=user)
 
-    def chats(self) -> SessionQuerySet:
-        """Sessions that are chats of their own, not columns of a comparison."""
+    def chats(self) -> ChatQuerySet:
+        """Chats that are chats of their own, not columns of a comparison."""
         return self.filter(comparison__isnull=True)
 
 
 class Comparison(models.Model):
-    """One prompt sent to 2 to 4 configurations side by side. Each column is a session of its
+    """One prompt sent to 2 to 4 configurations side by side. Each column is a chat of its
     own (hidden from the chat list), so it streams, retries and records exactly like a chat."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -37,17 +37,17 @@ class Comparison(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def column_sessions(self) -> list[Session]:
+    def column_chats(self) -> list[Chat]:
         return list(self.columns.select_related("provider").order_by("column"))
 
 
-class Session(models.Model):
+class Chat(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(
-        "workspaces.Workspace", on_delete=models.CASCADE, related_name="sessions"
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="chats"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="sessions"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="chats"
     )
     title = models.CharField(max_length=200, default="New chat")
     provider = models.ForeignKey(
@@ -56,15 +56,19 @@ class Session(models.Model):
     model = models.CharField(max_length=100, blank=True)
     # Sampling and thinking settings (playground.llm.params.Params.as_dict()); empty: defaults.
     params = models.JSONField(default=dict, blank=True)
-    # Set for a column of a comparison; such sessions are shown only on the comparison's page.
+    # Set for a column of a comparison; such chats are shown only on the comparison's page.
     comparison = models.ForeignKey(
         Comparison, on_delete=models.CASCADE, null=True, blank=True, related_name="columns"
     )
     column = models.PositiveSmallIntegerField(default=0)  # 1 to 4 in a comparison, left to right
+    # The message the chat shows: the end of the branch that is sent, metered and exported.
+    tip = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    objects = SessionQuerySet.as_manager()
+    objects = ChatQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]
@@ -74,10 +78,10 @@ class Session(models.Model):
 
     @property
     def group_name(self) -> str:
-        return f"session.{self.pk.hex}"
+        return f"chat.{self.pk.hex}"
 
     def leaf(self) -> Message | None:
-        """The newest message: the end of the branch the session shows."""
+        """The newest message: the end of the branch the chat shows."""
         return self.messages.order_by("-created_at", "-pk").first()
 
     def branch(self) -> list[Message]:
@@ -102,7 +106,7 @@ class Message(models.Model):
         STOPPED = "stopped", "Stopped"
         FAILED = "failed", "Failed"
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
@@ -154,7 +158,7 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["session", "status"])]
+        indexes = [models.Index(fields=["chat", "status"])]
 
     def __str__(self) -> str:
         return f"{self.role} message {self.pk}"

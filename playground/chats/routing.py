@@ -1,8 +1,8 @@
 from django.urls import path
 
-from .consumers import ComparisonConsumer, SessionConsumer
+from .consumers import ComparisonConsumer, ChatConsumer
 
 websocket_urlpatterns = [
-    path("ws/chat/<str:session_id>/", SessionConsumer.as_asgi()),
+    path("ws/chat/<str:chat_id>/", ChatConsumer.as_asgi()),
     path("ws/compare/<str:comparison_id>/", ComparisonConsumer.as_asgi()),
 ]

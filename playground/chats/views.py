@@ -23,24 +23,24 @@ from playground.workspaces.access import personal_workspace
 from . import access, actions, context
 from .forms import ParamsForm
 from .generation import draft_request, requests_for
-from .models import Comparison, Message, Preset, Session
+from .models import Comparison, Message, Preset, Chat
 
 SIDEBAR_LIMIT = 200
 LIBRARY_CHOICES = 100
 
 
 def render_message_html(message: Message) -> str:
-    return render_to_string("chats/session.html#message", {"message": message})
+    return render_to_string("chats/chat.html#message", {"message": message})
 
 
 def sidebar_context(user) -> dict:
     """The chats and the latest comparisons of the user's workspaces, for the sidebar."""
-    chats = Session.objects.for_user(user).chats().only("id", "title", "updated_at")
+    chats = Chat.objects.for_user(user).chats().only("id", "title", "updated_at")
     comparisons = Comparison.objects.filter(workspace__memberships__user=user).only(
         "id", "title", "updated_at"
     )
     return {
-        "sessions": list(chats[:SIDEBAR_LIMIT]),
+        "chats": list(chats[:SIDEBAR_LIMIT]),
         "comparisons": list(comparisons[:SIDEBAR_LIMIT]),
     }
 
@@ -49,51 +49,51 @@ def model_choices() -> list[Provider]:
     return list(Provider.objects.enabled())
 
 
-def _documents_context(session: Session) -> dict:
-    attached = context.attached(session)
+def _documents_context(chat: Chat) -> dict:
+    attached = context.attached(chat)
     processing.requeue_stalled(attached)
     library = (
-        Document.objects.filter(workspace_id=session.workspace_id, status=Document.Status.READY)
+        Document.objects.filter(workspace_id=chat.workspace_id, status=Document.Status.READY)
         .exclude(pk__in=[d.pk for d in attached])
         .only("id", "name", "tokens")[:LIBRARY_CHOICES]
     )
     return {
         "attached_documents": attached,
         "library_documents": list(library),
-        "meter": context.report(session),
+        "meter": context.report(chat),
     }
 
 
 def _page(
-    request: HttpRequest, session: Session | None, status: int = 200, **extra
+    request: HttpRequest, chat: Chat | None, status: int = 200, **extra
 ) -> HttpResponse:
-    provider = session.provider if session else default_provider()
-    if session is not None:
-        form = extra.pop("settings_form", None) or _settings_form(session)
-        extra = {**_settings_context(session, form), **_documents_context(session), **extra}
-        standings = budgets.standings(session.workspace_id, request.user)
+    provider = chat.provider if chat else default_provider()
+    if chat is not None:
+        form = extra.pop("settings_form", None) or _settings_form(chat)
+        extra = {**_settings_context(chat, form), **_documents_context(chat), **extra}
+        standings = budgets.standings(chat.workspace_id, request.user)
         extra["budget_warnings"] = [s for s in standings if s.level != "ok"]
     context = {
-        "session": session,
-        "branch": session.branch() if session else [],
+        "chat": chat,
+        "branch": chat.branch() if chat else [],
         **sidebar_context(request.user),
         "providers": model_choices(),
         "current_provider": provider,
         "max_upload_files": settings.PLAYGROUND["DOCUMENT_MAX_FILES_PER_UPLOAD"],
         "max_upload_mb": settings.PLAYGROUND["DOCUMENT_MAX_MB"],
-        "current_model": (session.model if session else "")
+        "current_model": (chat.model if chat else "")
         or (provider.model_ids[0] if provider and provider.model_ids else ""),
         **extra,
     }
-    return render(request, "chats/session.html", context, status=status)
+    return render(request, "chats/chat.html", context, status=status)
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    latest = Session.objects.for_user(request.user).chats().first()
+    latest = Chat.objects.for_user(request.user).chats().first()
     if latest is not None and not request.GET.get("new"):
-        return redirect("chats:session", session_id=latest.pk)
+        return redirect("chats:chat", chat_id=latest.pk)
     return _page(request, None)
 
 
@@ -105,12 +105,12 @@ def new_chat(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def session_detail(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.session_for(request.user, session_id)
-    if session.comparison_id:  # a column is shown, and answered, on its comparison's page
-        return redirect("chats:comparison", comparison_id=session.comparison_id)
-    actions.fail_stale_streams(session)
-    return _page(request, session, settings_open=request.GET.get("settings") == "open")
+def chat_detail(request: HttpRequest, chat_id) -> HttpResponse:
+    chat = access.any_chat_for(request.user, chat_id)
+    if chat.comparison_id:  # a column is shown, and answered, on its comparison's page
+        return redirect("chats:comparison", comparison_id=chat.comparison_id)
+    actions.fail_stale_streams(chat)
+    return _page(request, chat, settings_open=request.GET.get("settings") == "open")
 
 
 def _selected_model(request: HttpRequest) -> tuple[Provider | None, str]:
@@ -123,32 +123,32 @@ def _selected_model(request: HttpRequest) -> tuple[Provider | None, str]:
     return provider, model
 
 
-def _refused(request: HttpRequest, session: Session | None, error: str, text: str) -> HttpResponse:
+def _refused(request: HttpRequest, chat: Chat | None, error: str, text: str) -> HttpResponse:
     """Re-show the page (or the composer) with the message kept and the reason next to it."""
     if request.htmx:
         response = render(
             request,
-            "chats/session.html#composer",
+            "chats/chat.html#composer",
             {
-                "session": session,
+                "chat": chat,
                 "composer_error": error,
                 "draft": text,
                 "providers": model_choices(),
-                "current_provider": session.provider if session else default_provider(),
-                "current_model": session.model if session else "",
+                "current_provider": chat.provider if chat else default_provider(),
+                "current_model": chat.model if chat else "",
             },
             status=422,
         )
         response["HX-Retarget"] = "#composer"
         response["HX-Reswap"] = "outerHTML"
         return response
-    return _page(request, session, status=422, composer_error=error, draft=text)
+    return _page(request, chat, status=422, composer_error=error, draft=text)
 
 
 @login_required
 @require_POST
-def start_session(request: HttpRequest) -> HttpResponse:
-    """The first message of a new chat: create the session and go to it."""
+def start_chat(request: HttpRequest) -> HttpResponse:
+    """The first message of a new chat: create the chat and go to it."""
     text = request.POST.get("text", "")
     provider, model = _selected_model(request)
     try:
@@ -156,9 +156,9 @@ def start_session(request: HttpRequest) -> HttpResponse:
         actions.choose_model(provider or default_provider(), model)
     except actions.ReplyRefused as refusal:
         return _refused(request, None, str(refusal), text)
-    session = actions.create_chat(personal_workspace(request.user), request.user, provider, model)
-    actions.start_reply(session, request.user, text)
-    response = redirect("chats:session", session_id=session.pk)
+    chat = actions.create_chat(personal_workspace(request.user), request.user, provider, model)
+    actions.start_reply(chat, request.user, text)
+    response = redirect("chats:chat", chat_id=chat.pk)
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
     return response
@@ -166,29 +166,29 @@ def start_session(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def send_message(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.chat_for(request.user, session_id)
+def send_message(request: HttpRequest, chat_id) -> HttpResponse:
+    chat = access.chat_for(request.user, chat_id)
     text = request.POST.get("text", "")
-    title = session.title
+    title = chat.title
     try:
-        user_message, assistant = actions.start_reply(session, request.user, text)
+        user_message, assistant = actions.start_reply(chat, request.user, text)
     except actions.ReplyRefused as refusal:
-        return _refused(request, session, str(refusal), text)
+        return _refused(request, chat, str(refusal), text)
     if request.htmx:
         html = render_message_html(user_message) + render_message_html(assistant)
-        session.refresh_from_db(fields=["title"])
-        if session.title != title:  # the first message named the chat
-            context = {"session": session, "s": session, "oob": True}
-            html += render_to_string("chats/session.html#title", context)
-            html += render_to_string("_sidebar.html#session_link", context)
+        chat.refresh_from_db(fields=["title"])
+        if chat.title != title:  # the first message named the chat
+            context = {"chat": chat, "s": chat, "oob": True}
+            html += render_to_string("chats/chat.html#title", context)
+            html += render_to_string("_sidebar.html#chat_link", context)
         return HttpResponse(html)
-    return redirect("chats:session", session_id=session.pk)
+    return redirect("chats:chat", chat_id=chat.pk)
 
 
 @login_required
 @require_POST
-def set_model(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.chat_for(request.user, session_id)
+def set_model(request: HttpRequest, chat_id) -> HttpResponse:
+    chat = access.chat_for(request.user, chat_id)
     provider, model = _selected_model(request)
     try:
         provider, model = actions.choose_model(provider, model)
@@ -196,50 +196,50 @@ def set_model(request: HttpRequest, session_id) -> HttpResponse:
         if request.htmx:
             return HttpResponse(str(refusal), status=422)
         flash.error(request, str(refusal))
-        return redirect("chats:session", session_id=session.pk)
-    session.provider, session.model = provider, model
-    session.save(update_fields=["provider", "model", "updated_at"])
+        return redirect("chats:chat", chat_id=chat.pk)
+    chat.provider, chat.model = provider, model
+    chat.save(update_fields=["provider", "model", "updated_at"])
     if request.htmx:
         return HttpResponse(status=204)
-    return redirect("chats:session", session_id=session.pk)
+    return redirect("chats:chat", chat_id=chat.pk)
 
 
-def _settings_form(session: Session, data=None) -> ParamsForm:
-    kind, model = kind_of(session.provider), session.model
+def _settings_form(chat: Chat, data=None) -> ParamsForm:
+    kind, model = kind_of(chat.provider), chat.model
     if data is not None:
         return ParamsForm(data, kind=kind, model=model)
-    return ParamsForm.for_params(Params.from_dict(session.params), kind=kind, model=model)
+    return ParamsForm.for_params(Params.from_dict(chat.params), kind=kind, model=model)
 
 
-def _settings_context(session: Session, form: ParamsForm, saved: bool = False) -> dict:
-    params = getattr(form, "params", None) or Params.from_dict(session.params)
+def _settings_context(chat: Chat, form: ParamsForm, saved: bool = False) -> dict:
+    params = getattr(form, "params", None) or Params.from_dict(chat.params)
     return {
-        "presets": list(Preset.objects.filter(workspace_id=session.workspace_id)),
-        "session": session,
+        "presets": list(Preset.objects.filter(workspace_id=chat.workspace_id)),
+        "chat": chat,
         "settings_form": form,
         "saved": saved,
         "recommended_prompts": RECOMMENDED_SYSTEM_PROMPTS,
-        "no_room": no_room_for_answer(params, session.model),
+        "no_room": no_room_for_answer(params, chat.model),
     }
 
 
 @login_required
 @require_POST
-def session_settings(request: HttpRequest, session_id) -> HttpResponse:
+def chat_settings(request: HttpRequest, chat_id) -> HttpResponse:
     """Save the chat's sampling and thinking settings; a bad value is named at its field."""
-    session = access.chat_for(request.user, session_id)
-    form = _settings_form(session, request.POST)
+    chat = access.chat_for(request.user, chat_id)
+    form = _settings_form(chat, request.POST)
     if form.is_valid():
-        session.params = form.params.as_dict()
-        session.save(update_fields=["params", "updated_at"])
+        chat.params = form.params.as_dict()
+        chat.save(update_fields=["params", "updated_at"])
     if request.htmx:
-        context = _settings_context(session, form, saved=form.is_valid())
+        context = _settings_context(chat, form, saved=form.is_valid())
         status = 200 if form.is_valid() else 422
-        return render(request, "chats/session.html#settings", context, status=status)
+        return render(request, "chats/chat.html#settings", context, status=status)
     if form.is_valid():
         flash.success(request, "Settings saved.")
-        return redirect("chats:session", session_id=session.pk)
-    return _page(request, session, status=422, settings_form=form, settings_open=True)
+        return redirect("chats:chat", chat_id=chat.pk)
+    return _page(request, chat, status=422, settings_form=form, settings_open=True)
 
 
 def _provider_endpoint(request: HttpRequest, provider: Provider | None) -> tuple[ProviderKind, str]:
@@ -269,20 +269,20 @@ def _code_views(requests: list[dict], base_url: str, kind: ProviderKind) -> list
 
 @login_required
 @require_GET
-def session_code(request: HttpRequest, session_id) -> HttpResponse:
+def chat_code(request: HttpRequest, chat_id) -> HttpResponse:
     """View code for the settings as they stand: what sending the next message would send."""
-    session = access.chat_for(request.user, session_id)
+    chat = access.chat_for(request.user, chat_id)
     try:
-        provider, model = actions.choose_model(session.provider, session.model)
-        params = actions.checked_params(session.params, provider, model, "Check the chat settings")
+        provider, model = actions.choose_model(chat.provider, chat.model)
+        params = actions.checked_params(chat.params, provider, model, "Check the chat settings")
     except actions.ReplyRefused as refusal:
         flash.error(request, str(refusal))
-        return _back_to_settings(session)
+        return _back_to_settings(chat)
     kind, base_url = _provider_endpoint(request, provider)
     context = {
         "message": None,
-        "session": session,
-        "requests": _code_views([draft_request(session, params, kind)], base_url, kind),
+        "chat": chat,
+        "requests": _code_views([draft_request(chat, params, kind)], base_url, kind),
         "base_url": base_url,
     }
     return render(request, "chats/details.html", context)
@@ -299,7 +299,7 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
     kind, base_url = _provider_endpoint(request, message.provider)
     details = {
         "message": message,
-        "session": message.session,
+        "chat": message.chat,
         "requests": _code_views(requests_for(message), base_url, kind),
         "base_url": base_url,
         "usage_raw": json.dumps(message.usage_raw, indent=2) if message.usage_raw else "",
@@ -316,18 +316,18 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
     return render(request, "chats/details.html", details)
 
 
-def _back_to_settings(session: Session) -> HttpResponse:
-    return redirect(f"{reverse('chats:session', args=[session.pk])}?settings=open#settings-form")
+def _back_to_settings(chat: Chat) -> HttpResponse:
+    return redirect(f"{reverse('chats:chat', args=[chat.pk])}?settings=open#settings-form")
 
 
 @login_required
 @require_POST
-def save_preset(request: HttpRequest, session_id) -> HttpResponse:
+def save_preset(request: HttpRequest, chat_id) -> HttpResponse:
     """The chat's current settings as a named preset of its workspace."""
-    session = access.chat_for(request.user, session_id)
+    chat = access.chat_for(request.user, chat_id)
     try:
         preset, created = actions.save_preset(
-            session,
+            chat,
             request.user,
             request.POST.get("name", ""),
             make_default=request.POST.get("make_default") == "on",
@@ -336,42 +336,42 @@ def save_preset(request: HttpRequest, session_id) -> HttpResponse:
         flash.error(request, str(refusal))
     else:
         flash.success(request, f"{'Saved' if created else 'Updated'} the preset “{preset.name}”.")
-    return _back_to_settings(session)
+    return _back_to_settings(chat)
 
 
-def _preset_for(session: Session, preset_id) -> Preset:
+def _preset_for(chat: Chat, preset_id) -> Preset:
     try:
-        return Preset.objects.get(workspace_id=session.workspace_id, pk=int(preset_id))
+        return Preset.objects.get(workspace_id=chat.workspace_id, pk=int(preset_id))
     except (Preset.DoesNotExist, TypeError, ValueError):
         raise Http404("No such preset") from None
 
 
-def _on_preset(request: HttpRequest, session_id, act, done: str) -> HttpResponse:
+def _on_preset(request: HttpRequest, chat_id, act, done: str) -> HttpResponse:
     """Act on a preset of the chat's workspace, then say what happened in the drawer."""
-    session = access.chat_for(request.user, session_id)
-    preset = _preset_for(session, request.POST.get("preset"))
+    chat = access.chat_for(request.user, chat_id)
+    preset = _preset_for(chat, request.POST.get("preset"))
     try:
-        act(session, preset)
+        act(chat, preset)
     except actions.ReplyRefused as refusal:
         flash.error(request, str(refusal))
     else:
         flash.success(request, f"{done} the preset “{preset.name}”.")
-    return _back_to_settings(session)
+    return _back_to_settings(chat)
 
 
 @login_required
 @require_POST
-def apply_preset(request: HttpRequest, session_id) -> HttpResponse:
-    return _on_preset(request, session_id, actions.apply_preset, "Applied")
+def apply_preset(request: HttpRequest, chat_id) -> HttpResponse:
+    return _on_preset(request, chat_id, actions.apply_preset, "Applied")
 
 
 @login_required
 @require_POST
-def delete_preset(request: HttpRequest, session_id) -> HttpResponse:
+def delete_preset(request: HttpRequest, chat_id) -> HttpResponse:
     return _on_preset(
         request,
-        session_id,
-        lambda session, preset: actions.delete_preset(request.user, preset),
+        chat_id,
+        lambda chat, preset: actions.delete_preset(request.user, preset),
         "Deleted",
     )
 
@@ -383,7 +383,7 @@ def stop_message(request: HttpRequest, message_id) -> HttpResponse:
     actions.request_stop(message)
     if request.htmx:
         return HttpResponse(status=204)
-    return redirect("chats:session", session_id=message.session_id)
+    return redirect("chats:chat", chat_id=message.chat_id)
 
 
 @login_required
@@ -398,30 +398,30 @@ def retry_message(request: HttpRequest, message_id) -> HttpResponse:
         flash.error(request, str(refusal))
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Refresh": "true"})
-    return redirect("chats:session", session_id=message.session_id)
+    return redirect("chats:chat", chat_id=message.chat_id)
 
 
 @login_required
 @require_POST
-def rename_session(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.chat_for(request.user, session_id)
+def rename_chat(request: HttpRequest, chat_id) -> HttpResponse:
+    chat = access.chat_for(request.user, chat_id)
     title = " ".join(request.POST.get("title", "").split())[:200]
     if not title:
         flash.error(request, "A title cannot be empty.")
     else:
-        session.title = title
-        session.save(update_fields=["title", "updated_at"])
-    return redirect("chats:session", session_id=session.pk)
+        chat.title = title
+        chat.save(update_fields=["title", "updated_at"])
+    return redirect("chats:chat", chat_id=chat.pk)
 
 
 @login_required
 @require_POST
-def delete_session(request: HttpRequest, session_id) -> HttpResponse:
-    session = access.chat_for(request.user, session_id)
-    for message_id in session.messages.filter(status=Message.Status.STREAMING).values_list(
+def delete_chat(request: HttpRequest, chat_id) -> HttpResponse:
+    chat = access.chat_for(request.user, chat_id)
+    for message_id in chat.messages.filter(status=Message.Status.STREAMING).values_list(
         "pk", flat=True
     ):
         actions.request_stop(Message(pk=message_id))
-    session.delete()
+    chat.delete()
     flash.success(request, "Chat deleted.")
     return redirect("chats:new")

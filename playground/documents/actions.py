@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 from django.conf import settings
@@ -19,10 +20,18 @@ class UploadRefused(Exception):
     """An upload the user can fix; the message says how."""
 
 
+# Browsers write a file name's `"`, CR and LF as %22, %0D and %0A in a multipart upload and
+# escape nothing else (HTML spec, "multipart/form-data encoding algorithm"). Only those three
+# are decoded, so a "%41" the person typed stays as it is.
+_BROWSER_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
+_BROWSER_ESCAPE = re.compile("|".join(_BROWSER_ESCAPES))
+
+
 def clean_name(raw: str | None) -> str:
     """The name to show: the last path component, printable, at most 255 characters. It is
     never used as a path (files are stored under generated names)."""
-    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _BROWSER_ESCAPE.sub(lambda match: _BROWSER_ESCAPES[match[0]], raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable()).strip()
     return name[:NAME_LENGTH] or "untitled"
 
@@ -79,17 +88,17 @@ def _again(document: Document) -> Document:
     return document
 
 
-def attach(session, document: Document, user) -> Attachment:
-    if document.workspace_id != session.workspace_id:
+def attach(chat, document: Document, user) -> Attachment:
+    if document.workspace_id != chat.workspace_id:
         raise UploadRefused("A document can only be attached to chats of its own workspace.")
     attachment, _ = Attachment.objects.get_or_create(
-        session=session, document=document, defaults={"added_by": user}
+        chat=chat, document=document, defaults={"added_by": user}
     )
     return attachment
 
 
-def detach(session, document: Document) -> None:
-    Attachment.objects.filter(session=session, document=document).delete()
+def detach(chat, document: Document) -> None:
+    Attachment.objects.filter(chat=chat, document=document).delete()
 
 
 def delete_document(document: Document) -> None:

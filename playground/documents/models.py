@@ -129,8 +129,8 @@ class Attachment(models.Model):
     """A document in a chat's context. Documents go into its requests in the order they were
     attached (a stable prefix, so provider prompt caching can work across turns)."""
 
-    session = models.ForeignKey(
-        "chats.Session", on_delete=models.CASCADE, related_name="attachments"
+    chat = models.ForeignKey(
+        "chats.Chat", on_delete=models.CASCADE, related_name="attachments"
     )
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
     added_by = models.ForeignKey(
@@ -141,8 +141,8 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["added_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["session", "document"], name="attach_once_per_chat")
+            models.UniqueConstraint(fields=["chat", "document"], name="attach_once_per_chat")
         ]
 
     def __str__(self) -> str:
-        return f"{self.document} in {self.session_id}"
+        return f"{self.document} in {self.chat_id}"

@@ -106,18 +106,18 @@ def wait_idle(timeout: float = 120.0) -> None:
 
 
 @dataclass(frozen=True)
-class _SessionRef:
+class _ChatRef:
     pk: object  # all the chip's template needs of its chat: the detach URL
 
 
 def _publish(document: Document) -> None:
     """The document's chip, to every chat it is attached to."""
-    for session_id in Attachment.objects.filter(document=document).values_list(
-        "session_id", flat=True
+    for chat_id in Attachment.objects.filter(document=document).values_list(
+        "chat_id", flat=True
     ):
         html = render_to_string(
             "documents/attachments.html#chip",
-            {"document": document, "session": _SessionRef(session_id)},
+            {"document": document, "chat": _ChatRef(chat_id)},
         )
         frame = {
             "type": "document",
@@ -126,7 +126,7 @@ def _publish(document: Document) -> None:
             "progress": document.percent,
             "html": html,
         }
-        events.publish_sync(session_id, frame)
+        events.publish_sync(chat_id, frame)
 
 
 class _Progress:

@@ -10,8 +10,8 @@ urlpatterns = [
     path("documents/<str:document_id>", views.document_detail, name="detail"),
     path("documents/<str:document_id>/text", views.document_text, name="text"),
     path("documents/<str:document_id>/delete", views.delete, name="delete"),
-    path("chat/<str:session_id>/documents/attach", views.attach, name="attach"),
-    path("chat/<str:session_id>/documents/<str:document_id>/detach", views.detach, name="detach"),
-    path("chat/<str:session_id>/documents/<str:document_id>", views.chip, name="chip"),
-    path("chat/<str:session_id>/context", views.context_meter, name="context"),
+    path("chat/<str:chat_id>/documents/attach", views.attach, name="attach"),
+    path("chat/<str:chat_id>/documents/<str:document_id>/detach", views.detach, name="detach"),
+    path("chat/<str:chat_id>/documents/<str:document_id>", views.chip, name="chip"),
+    path("chat/<str:chat_id>/context", views.context_meter, name="context"),
 ]

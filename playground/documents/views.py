@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from playground.chats import access as chat_access
 from playground.chats import actions as chat_actions
 from playground.chats import context
-from playground.chats.models import Session
+from playground.chats.models import Chat
 from playground.chats.views import sidebar_context
 from playground.workspaces.access import personal_workspace
 
@@ -23,9 +23,9 @@ from .models import Document
 TEXT_PREVIEW_CHARS = 200_000
 
 
-def _chip(request: HttpRequest, document: Document, session: Session | None) -> HttpResponse:
+def _chip(request: HttpRequest, document: Document, chat: Chat | None) -> HttpResponse:
     return render(
-        request, "documents/attachments.html#chip", {"document": document, "session": session}
+        request, "documents/attachments.html#chip", {"document": document, "chat": chat}
     )
 
 
@@ -33,28 +33,28 @@ def _chip(request: HttpRequest, document: Document, session: Session | None) -> 
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     """One file a request (the page sends them one by one, with progress). Into a chat's
-    context when ``session`` names one; ``new_chat`` starts a chat for it first."""
+    context when ``chat`` names one; ``new_chat`` starts a chat for it first."""
     uploaded = request.FILES.get("file")
     if uploaded is None:
         return HttpResponse("Choose a file to upload.", status=422, content_type="text/plain")
-    session = None
-    if request.POST.get("session"):
-        session = chat_access.chat_for(request.user, request.POST["session"])
-    workspace = session.workspace if session else personal_workspace(request.user)
+    chat = None
+    if request.POST.get("chat"):
+        chat = chat_access.chat_for(request.user, request.POST["chat"])
+    workspace = chat.workspace if chat else personal_workspace(request.user)
     try:
         document, _ = actions.store_upload(workspace, request.user, uploaded)
     except actions.UploadRefused as refusal:
         return HttpResponse(str(refusal), status=422, content_type="text/plain")
     response_headers = {}
-    if session is None and request.POST.get("new_chat"):
+    if chat is None and request.POST.get("new_chat"):
         try:
-            session = chat_actions.create_chat(workspace, request.user)
+            chat = chat_actions.create_chat(workspace, request.user)
         except chat_actions.ReplyRefused as refusal:
             return HttpResponse(str(refusal), status=422, content_type="text/plain")
-        response_headers["X-Chat-Url"] = reverse("chats:session", args=[session.pk])
-    if session is not None:
-        actions.attach(session, document, request.user)
-    response = _chip(request, document, session)
+        response_headers["X-Chat-Url"] = reverse("chats:chat", args=[chat.pk])
+    if chat is not None:
+        actions.attach(chat, document, request.user)
+    response = _chip(request, document, chat)
     for name, value in response_headers.items():
         response[name] = value
     return response
@@ -62,49 +62,49 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def attach(request: HttpRequest, session_id) -> HttpResponse:
-    session = chat_access.chat_for(request.user, session_id)
+def attach(request: HttpRequest, chat_id) -> HttpResponse:
+    chat = chat_access.chat_for(request.user, chat_id)
     document = access.document_for(request.user, request.POST.get("document"))
     try:
-        actions.attach(session, document, request.user)
+        actions.attach(chat, document, request.user)
     except actions.UploadRefused as refusal:
         flash.error(request, str(refusal))
     if request.htmx:
-        return _chip(request, document, session)
-    return redirect("chats:session", session_id=session.pk)
+        return _chip(request, document, chat)
+    return redirect("chats:chat", chat_id=chat.pk)
 
 
 @login_required
 @require_POST
-def detach(request: HttpRequest, session_id, document_id) -> HttpResponse:
-    session = chat_access.chat_for(request.user, session_id)
+def detach(request: HttpRequest, chat_id, document_id) -> HttpResponse:
+    chat = chat_access.chat_for(request.user, chat_id)
     document = access.document_for(request.user, document_id)
-    actions.detach(session, document)
+    actions.detach(chat, document)
     if request.htmx:
         return HttpResponse("")  # the chip's place, now empty
     flash.success(request, f"Detached “{document.name}”.")
-    return redirect("chats:session", session_id=session.pk)
+    return redirect("chats:chat", chat_id=chat.pk)
 
 
 @login_required
 @require_GET
-def chip(request: HttpRequest, session_id, document_id) -> HttpResponse:
+def chip(request: HttpRequest, chat_id, document_id) -> HttpResponse:
     """A document's chip as it stands (the page asks after its websocket reconnects)."""
-    session = chat_access.chat_for(request.user, session_id)
+    chat = chat_access.chat_for(request.user, chat_id)
     document = access.document_for(request.user, document_id)
-    return _chip(request, document, session)
+    return _chip(request, document, chat)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def context_meter(request: HttpRequest, session_id) -> HttpResponse:
+def context_meter(request: HttpRequest, chat_id) -> HttpResponse:
     """The meter of the chat's next request, with the draft message when it is posted."""
-    session = chat_access.chat_for(request.user, session_id)
+    chat = chat_access.chat_for(request.user, chat_id)
     draft = request.POST.get("text", "") if request.method == "POST" else ""
     return render(
         request,
         "documents/attachments.html#meter",
-        {"session": session, "meter": context.report(session, draft=draft)},
+        {"chat": chat, "meter": context.report(chat, draft=draft)},
     )
 
 
@@ -136,7 +136,7 @@ def document_detail(request: HttpRequest, document_id) -> HttpResponse:
             "text": text,
             "shortened": document.chars > TEXT_PREVIEW_CHARS,
             "preview_chars": TEXT_PREVIEW_CHARS,
-            "chats": Session.objects.filter(attachments__document=document).only("id", "title"),
+            "chats": Chat.objects.filter(attachments__document=document).only("id", "title"),
         },
     )
 

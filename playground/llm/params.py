@@ -1,5 +1,5 @@
 """Sampling and thinking settings: their defaults, their limits per provider, and the request
-fields they become (design §4). No Django here: sessions store ``Params.as_dict()``.
+fields they become (design §4). No Django here: chats store ``Params.as_dict()``.
 """
 
 from __future__ import annotations

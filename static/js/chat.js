@@ -1,4 +1,4 @@
-// M1 Playground chat client: the session websocket, streamed rendering, keyboard and UI glue.
+// M1 Playground chat client: the chat websocket, streamed rendering, keyboard and UI glue.
 // Protocol (README "Websocket protocol"): snapshot / delta / final / messages / ready frames,
 // each streamed message numbered by seq; a gap triggers a resync from the server.
 (function () {
@@ -256,7 +256,7 @@
   }
 
   function onMessages(frame) {
-    const list = document.querySelector('.messages[data-session-id="' + CSS.escape(String(frame.session_id || "")) + '"]') || messagesEl;
+    const list = document.querySelector('.messages[data-chat-id="' + CSS.escape(String(frame.chat_id || "")) + '"]') || messagesEl;
     if (!list) return;
     const holder = document.createElement("div");
     holder.innerHTML = frame.html;

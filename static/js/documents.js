@@ -78,8 +78,8 @@
     return new Promise(function (resolve) {
       const form = new FormData();
       form.append("file", file);
-      const sessionId = chat.dataset.sessionId;
-      if (sessionId) form.append("session", sessionId);
+      const chatId = chat.dataset.chatId;
+      if (chatId) form.append("chat", chatId);
       else form.append("new_chat", "1");
       const xhr = new XMLHttpRequest();
       xhr.open("POST", chat.dataset.uploadUrl);
@@ -93,9 +93,9 @@
       xhr.addEventListener("load", function () {
         if (xhr.status === 200) {
           const created = xhr.getResponseHeader("X-Chat-Url");
-          if (created && !chat.dataset.sessionId) {
+          if (created && !chat.dataset.chatId) {
             chatUrl = created;
-            chat.dataset.sessionId = created.split("/").filter(Boolean).pop();
+            chat.dataset.chatId = created.split("/").filter(Boolean).pop();
           }
           const holder = document.createElement("template");
           holder.innerHTML = xhr.responseText.trim();
@@ -172,10 +172,10 @@
   // After a reconnect, frames sent while the socket was down are lost: ask for the chips
   // of documents still being read, and the meter.
   window.addEventListener("playground:ready", function () {
-    const sessionId = chat.dataset.sessionId;
-    if (!sessionId) return;
+    const chatId = chat.dataset.chatId;
+    if (!chatId) return;
     document.querySelectorAll('.doc-chip[data-status="queued"], .doc-chip[data-status="extracting"]').forEach(function (element) {
-      fetch("/chat/" + sessionId + "/documents/" + element.dataset.documentId, { credentials: "same-origin" })
+      fetch("/chat/" + chatId + "/documents/" + element.dataset.documentId, { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (html) window.dispatchEvent(new CustomEvent("playground:document", {

@@ -11,7 +11,7 @@ from playground.chats import actions, runner
 from playground.chats.generation import settle_interrupted
 from playground.chats.models import Message
 from playground.workspaces.access import personal_workspace
-from tests.chats.helpers import new_session
+from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,10 +34,10 @@ def month(budget: Budget) -> BudgetMonth:
 
 def test_an_answer_holds_its_worst_case_then_is_settled_to_its_cost(owner, simulator):
     budget = cap(owner, "1.00")
-    session = new_session(owner, simulator)
-    session.params = {"max_tokens": 10_000}
-    session.save()
-    _, answer = actions.start_reply(session, owner, "#think:50 #answer:50 #tps:0 hi")
+    chat = new_chat(owner, simulator)
+    chat.params = {"max_tokens": 10_000}
+    chat.save()
+    _, answer = actions.start_reply(chat, owner, "#think:50 #answer:50 #tps:0 hi")
     reservation = Reservation.objects.get(message_id=answer.pk)
     # 10,000 output tokens at $2.20 per million, plus a little input: about $0.022.
     assert 22_000 <= reservation.amount_micros < 23_000
@@ -53,8 +53,8 @@ def test_an_answer_holds_its_worst_case_then_is_settled_to_its_cost(owner, simul
 
 def test_a_request_that_does_not_fit_is_refused_with_what_remains(owner, owner_client, simulator):
     cap(owner, "0.01", person=True)
-    session = new_session(owner, simulator)
-    response = owner_client.post(f"/chat/{session.pk}/send", {"text": "hello"})
+    chat = new_chat(owner, simulator)
+    response = owner_client.post(f"/chat/{chat.pk}/send", {"text": "hello"})
     html = response.content.decode()
     assert response.status_code == 422
     assert "your monthly budget has $0.0100 left of $0.0100 this month" in html
@@ -63,16 +63,16 @@ def test_a_request_that_does_not_fit_is_refused_with_what_remains(owner, owner_c
 
 def test_the_workspace_cap_and_the_persons_both_hold(owner, simulator):
     workspace_budget, person_budget = cap(owner, "1.00"), cap(owner, "0.05", person=True)
-    session = new_session(owner, simulator)
-    session.params = {"max_tokens": 10_000}  # ~$0.022 each at worst
-    session.save()
-    actions.start_reply(session, owner, "#tps:5 #think:400 one")
-    second = new_session(owner, simulator)
-    second.params = session.params
+    chat = new_chat(owner, simulator)
+    chat.params = {"max_tokens": 10_000}  # ~$0.022 each at worst
+    chat.save()
+    actions.start_reply(chat, owner, "#tps:5 #think:400 one")
+    second = new_chat(owner, simulator)
+    second.params = chat.params
     second.save()
     actions.start_reply(second, owner, "#tps:5 #think:400 two")
-    third = new_session(owner, simulator)
-    third.params = session.params
+    third = new_chat(owner, simulator)
+    third.params = chat.params
     third.save()
     with pytest.raises(actions.ReplyRefused, match="your monthly budget"):
         actions.start_reply(third, owner, "three")
@@ -89,8 +89,8 @@ def test_the_workspace_cap_and_the_persons_both_hold(owner, simulator):
 
 def test_a_failed_answer_that_got_no_token_costs_nothing(owner, simulator):
     budget = cap(owner, "1.00")
-    session = new_session(owner, simulator)
-    _, answer = actions.start_reply(session, owner, "#fault:500 boom")
+    chat = new_chat(owner, simulator)
+    _, answer = actions.start_reply(chat, owner, "#fault:500 boom")
     runner.wait_idle()
     answer.refresh_from_db()
     assert answer.status == "failed"
@@ -101,8 +101,8 @@ def test_a_failed_answer_that_got_no_token_costs_nothing(owner, simulator):
 
 def test_an_interrupted_answer_is_settled_to_an_estimate(owner, simulator):
     budget = cap(owner, "1.00")
-    session = new_session(owner, simulator)
-    _, answer = actions.start_reply(session, owner, "#think:5 #answer:5 #tps:0 hi")
+    chat = new_chat(owner, simulator)
+    _, answer = actions.start_reply(chat, owner, "#think:5 #answer:5 #tps:0 hi")
     runner.wait_idle()
     # As if its generation had died mid-stream: unsettled, no usage record.
     UsageRecord.objects.all().delete()
@@ -118,12 +118,12 @@ def test_an_interrupted_answer_is_settled_to_an_estimate(owner, simulator):
 
 def test_warnings_at_80_and_100_percent(owner, owner_client, simulator):
     budget = cap(owner, "1.00")
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     BudgetMonth.objects.create(budget=budget, month=budgets.this_month(), spent_micros=850_000)
-    html = owner_client.get(f"/chat/{session.pk}").content.decode()
+    html = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert "Workspace budget: 85% used this month ($0.8500 of $1.00)" in html
     BudgetMonth.objects.update(spent_micros=1_000_000)
-    html = owner_client.get(f"/chat/{session.pk}").content.decode()
+    html = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert "100% used" in html and "New requests are refused" in html
 
 
@@ -150,21 +150,21 @@ def test_deleting_a_chat_mid_answer_still_charges_and_releases_the_hold(
     owner, owner_client, simulator
 ):
     budget = cap(owner, "1.00")
-    session = new_session(owner, simulator)
-    _, answer = actions.start_reply(session, owner, "#tps:20 #think:400 slow")
-    owner_client.post(f"/chat/{session.pk}/delete")
+    chat = new_chat(owner, simulator)
+    _, answer = actions.start_reply(chat, owner, "#tps:20 #think:400 slow")
+    owner_client.post(f"/chat/{chat.pk}/delete")
     runner.wait_idle()
     assert not Message.objects.exists()
     record = UsageRecord.objects.get()
-    assert record.message is None and record.session is None and record.cost_micros >= 0
+    assert record.message is None and record.chat is None and record.cost_micros >= 0
     row = month(budget)
     assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros
     assert Reservation.objects.get(message_id=answer.pk).settled_at is not None
 
 
 def test_a_cap_set_mid_month_counts_what_was_spent_before_it(owner, simulator):
-    session = new_session(owner, simulator)
-    actions.start_reply(session, owner, "#think:10 #answer:10 #tps:0 before the cap")
+    chat = new_chat(owner, simulator)
+    actions.start_reply(chat, owner, "#think:10 #answer:10 #tps:0 before the cap")
     runner.wait_idle()
     spent = UsageRecord.objects.get().cost_micros
     budget = cap(owner, "1.00", person=True)

@@ -13,7 +13,7 @@ from playground.billing.models import Price, UsageRecord, charge, price_for
 from playground.chats import actions, runner
 from playground.chats.models import Message
 from playground.llm.pricing import MINIMAX_M1, PriceError, cost, micros, validate_tiers
-from tests.chats.helpers import new_session
+from tests.chats.helpers import new_chat
 
 M1 = [
     {"up_to": 200_000, "input": "0.40", "cached_input": "0.10", "output": "2.20"},
@@ -87,8 +87,8 @@ def test_a_price_applies_from_its_date_and_the_published_one_before(simulator):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_answer_is_charged_once_at_its_tier(owner, simulator):
-    session = new_session(owner, simulator)
-    _, answer = actions.start_reply(session, owner, "#think:100 #answer:50 price me")
+    chat = new_chat(owner, simulator)
+    _, answer = actions.start_reply(chat, owner, "#think:100 #answer:50 price me")
     runner.wait_idle()
     record = UsageRecord.objects.get(message=answer)
     expected = cost(MINIMAX_M1, record.prompt_tokens, record.completion_tokens)
@@ -105,11 +105,11 @@ def test_every_answer_is_charged_once_at_its_tier(owner, simulator):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_answer_and_the_inspector_show_the_cost(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
-    owner_client.post(f"/chat/{session.pk}/send", {"text": "#think:10 #answer:10 hi"})
+    chat = new_chat(owner, simulator)
+    owner_client.post(f"/chat/{chat.pk}/send", {"text": "#think:10 #answer:10 hi"})
     runner.wait_idle()
     record = UsageRecord.objects.get()
-    page = owner_client.get(f"/chat/{session.pk}").content.decode()
+    page = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert "· input up to 200k" in page and "spent in this chat" in page
     details = owner_client.get(f"/message/{record.message_id}/details").content.decode()
     assert "at the input up to 200k tier" in details

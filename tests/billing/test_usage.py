@@ -11,17 +11,17 @@ import pytest
 from django.utils import timezone
 
 from playground.billing.models import UsageDay, UsageRecord
-from playground.chats.models import Session
+from playground.chats.models import Chat
 from playground.workspaces.access import personal_workspace
 
 pytestmark = pytest.mark.django_db
 
 
-def record(user, when, model="MiniMax-M1-40k", cost=1_000, session=None, **counts):
+def record(user, when, model="MiniMax-M1-40k", cost=1_000, chat=None, **counts):
     return UsageRecord.objects.create(
         workspace=personal_workspace(user),
         user=user,
-        session=session,
+        chat=chat,
         provider_name="Simulator",
         model=model,
         prompt_tokens=counts.get("prompt", 100),
@@ -39,8 +39,8 @@ def days_up_to(day, back: int) -> dict:
 @pytest.fixture
 def history(owner, member):
     today = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
-    chat = Session.objects.create(workspace=personal_workspace(owner), title="=HYPERLINK(evil)")
-    record(owner, today, cost=2_500_000, session=chat, prompt=300_000, cached=1_000)
+    chat = Chat.objects.create(workspace=personal_workspace(owner), title="=HYPERLINK(evil)")
+    record(owner, today, cost=2_500_000, chat=chat, prompt=300_000, cached=1_000)
     record(owner, today - timedelta(days=1), model="MiniMax-M1-80k", cost=500_000)
     record(owner, today - timedelta(days=40), cost=9_000_000)  # outside the default range
     record(member, today, cost=7_000_000)  # another person, another workspace
@@ -88,7 +88,7 @@ def test_the_daily_rollup_sums_the_records_and_outlives_the_chat(owner, owner_cl
     days = UsageDay.objects.filter(user_id=owner.pk)
     assert days.count() == 3 and sum(d.cost_micros for d in days) == 12_000_000
     assert sum(d.answers for d in days) == UsageRecord.objects.filter(user=owner).count()
-    Session.objects.all().delete()
+    Chat.objects.all().delete()
     html = owner_client.get("/usage/").content.decode()
     assert "(deleted chat)" in html and "$3.00" in html
 

@@ -87,7 +87,7 @@ def test_reload_mid_stream_shows_everything_and_keeps_streaming(page, app, brows
     send(page, "#think:30 #answer:600 keep going")
     answer = last_answer(page)
     expect(answer.locator(".answer h2")).to_be_visible(timeout=15000)
-    # A second tab on the same session sees the same stream live.
+    # A second tab on the same chat sees the same stream live.
     other = page.context.new_page()
     other.goto(page.url)
     other_answer = other.locator(".msg-assistant").last
@@ -137,8 +137,8 @@ def test_new_chat_and_sidebar(page, app):
     expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=20000)
     page.get_by_role("link", name="New chat").click()
     send(page, "Beta topic")
-    expect(page.get_by_role("navigation", name="Sessions").get_by_role("link")).to_have_count(2)
-    page.get_by_role("navigation", name="Sessions").get_by_role("link", name="Alpha topic").click()
+    expect(page.get_by_role("navigation", name="Chats").get_by_role("link")).to_have_count(2)
+    page.get_by_role("navigation", name="Chats").get_by_role("link", name="Alpha topic").click()
     expect(page.locator(".msg-user")).to_have_text(["Alpha topic"])
 
 

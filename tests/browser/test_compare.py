@@ -96,7 +96,7 @@ def test_three_columns_stream_at_once_then_continue_one_as_a_chat(page, app):
         "data-status", "complete", timeout=30000
     )
     expect(page.locator(".msg-assistant")).to_have_count(3)
-    expect(page.get_by_role("navigation", name="Sessions")).to_contain_text("Compare merge sort")
+    expect(page.get_by_role("navigation", name="Chats")).to_contain_text("Compare merge sort")
 
 
 def test_a_bad_column_setting_is_named_at_its_field_and_the_prompt_is_kept(page, app):

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def answer_with_budget(owner, simulator, budget: int, text: str) -> Message:
-    session, _, answer = reply(owner, simulator, text)  # settings apply from the next answer
+    chat, _, answer = reply(owner, simulator, text)  # settings apply from the next answer
     runner.wait_idle()
-    session.params = {"thinking_budget": budget, "max_tokens": 6000}
-    session.save()
+    chat.params = {"thinking_budget": budget, "max_tokens": 6000}
+    chat.save()
     from playground.chats import actions
 
-    _, answer = actions.start_reply(session, owner, text)
+    _, answer = actions.start_reply(chat, owner, text)
     runner.wait_idle()
     answer.refresh_from_db()
     return answer

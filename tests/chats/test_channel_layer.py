@@ -30,7 +30,7 @@ def group_on_another_shard(loop_layer, channel: str) -> str:
     """A group whose shard has no other subscription, so its reader is idle in between."""
     own = loop_layer._get_shard(channel)
     for n in range(100):
-        group = f"session.test{n}"
+        group = f"chat.test{n}"
         if loop_layer._get_shard(loop_layer._get_group_channel_name(group)) is not own:
             return group
     raise AssertionError("no group hashed to another shard")

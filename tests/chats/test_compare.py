@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from playground.chats import runner
-from playground.chats.models import Comparison, Message, Session
+from playground.chats.models import Comparison, Message, Chat
 from playground.llm import simulator as simulator_module
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def test_three_columns_each_answer_with_their_own_settings(
     comparison = Comparison.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/compare/{comparison.pk}"
     runner.wait_idle()
-    columns = comparison.column_sessions()
+    columns = comparison.column_chats()
     assert [c.column for c in columns] == [1, 2, 3]
     assert [c.model for c in columns] == ["MiniMax-M1-40k", "MiniMax-M1-80k", "MiniMax-M1-40k"]
     answers = [c.messages.get(role=Message.Role.ASSISTANT) for c in columns]
@@ -109,7 +109,7 @@ def test_an_unavailable_model_or_an_empty_prompt_is_refused(owner_client, simula
     data = {**three_columns(simulator), "text": "   "}
     response = owner_client.post("/compare/start", data)
     assert response.status_code == 422 and "Write a message first." in response.content.decode()
-    assert not Session.objects.exists()
+    assert not Chat.objects.exists()
 
 
 def test_columns_three_and_four_take_part_only_when_added(owner_client, simulator):
@@ -140,7 +140,7 @@ def test_a_follow_up_goes_to_every_column_and_a_column_continues_as_a_chat(
     assert [m.role for m in second.branch()] == ["user", "assistant"] * 2
 
     response = owner_client.post(f"/chat/{second.pk}/continue")
-    chat = Session.objects.chats().get()
+    chat = Chat.objects.chats().get()
     assert response["Location"] == f"/chat/{chat.pk}"
     assert chat.model == "MiniMax-M1-80k" and chat.params == second.params
     copied, original = chat.branch(), second.branch()
@@ -162,7 +162,7 @@ def test_a_column_changes_only_through_its_comparison(owner, owner_client, simul
         response = owner_client.post(f"/chat/{column.pk}/{path}", {"text": "x", "name": "x"})
         assert response.status_code == 404, path
     assert owner_client.get(f"/chat/{column.pk}/code").status_code == 404
-    assert column.messages.count() == 2 and Session.objects.filter(pk=column.pk).exists()
+    assert column.messages.count() == 2 and Chat.objects.filter(pk=column.pk).exists()
 
 
 def test_a_follow_up_is_refused_while_a_column_is_answering(owner, owner_client, simulator):
@@ -199,7 +199,7 @@ def test_outsiders_see_no_comparison(owner, owner_client, outsider_client, simul
         data = {"text": "x"} if method == "post" else None
         assert getattr(outsider_client, method)(path, data).status_code == 404
     assert owner_client.get("/compare/not-a-uuid").status_code == 404
-    assert Comparison.objects.exists() and Session.objects.chats().count() == 0
+    assert Comparison.objects.exists() and Chat.objects.chats().count() == 0
 
 
 def test_edit_and_run_again_starts_from_the_comparison(owner_client, simulator):

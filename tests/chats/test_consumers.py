@@ -1,4 +1,4 @@
-"""The session websocket: authorization, snapshots, ordered frames, resync, bad frames."""
+"""The chat websocket: authorization, snapshots, ordered frames, resync, bad frames."""
 
 import asyncio
 import json
@@ -12,7 +12,7 @@ from playground.chats import actions, compare, runner
 from playground.chats.models import Message
 from playground.llm.params import Params
 from playground.workspaces.access import personal_workspace
-from tests.chats.helpers import new_session
+from tests.chats.helpers import new_chat
 from tests.conftest import client_for
 from tests.support.frames import assemble
 
@@ -29,12 +29,12 @@ def on_this_loop(monkeypatch):
     return adopt
 
 
-async def connect(user, session_id, kind: str = "chat") -> WebsocketCommunicator:
+async def connect(user, chat_id, kind: str = "chat") -> WebsocketCommunicator:
     headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
     if user is not None:
         client = await sync_to_async(client_for)(user)
         headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/{kind}/{session_id}/", headers=headers)
+    communicator = WebsocketCommunicator(application, f"/ws/{kind}/{chat_id}/", headers=headers)
     return communicator
 
 
@@ -57,12 +57,12 @@ async def test_a_whole_reply_streams_in_order_and_ends_with_the_saved_text(
     await on_this_loop()
     simulator.simulator_tokens_per_second = 400
     await simulator.asave()
-    session = await sync_to_async(new_session)(owner, simulator)
-    communicator = await connect(owner, session.pk)
+    chat = await sync_to_async(new_chat)(owner, simulator)
+    communicator = await connect(owner, chat.pk)
     connected, _ = await communicator.connect()
     assert connected
     assert await receive(communicator) == {"type": "ready", "streaming_ids": []}
-    _, answer = await sync_to_async(actions.start_reply)(session, owner, "Stream test")
+    _, answer = await sync_to_async(actions.start_reply)(chat, owner, "Stream test")
     frames = await read_until_final(communicator, answer.pk)
     assert frames[0]["type"] == "messages" and len(frames[0]["ids"]) == 2
     deltas = [f for f in frames if f["type"] == "delta"]
@@ -81,18 +81,18 @@ async def test_reconnecting_mid_stream_resumes_from_a_snapshot(owner, simulator,
     await on_this_loop()
     simulator.simulator_tokens_per_second = 150
     await simulator.asave()
-    session = await sync_to_async(new_session)(owner, simulator)
-    first = await connect(owner, session.pk)
+    chat = await sync_to_async(new_chat)(owner, simulator)
+    first = await connect(owner, chat.pk)
     await first.connect()
     await receive(first)  # ready
-    _, answer = await sync_to_async(actions.start_reply)(session, owner, "#think:40 #answer:120 x")
+    _, answer = await sync_to_async(actions.start_reply)(chat, owner, "#think:40 #answer:120 x")
     seen = []
     while len([f for f in seen if f["type"] == "delta"]) < 3:
         seen.append(await receive(first))
     await first.disconnect()
     seq_before, reasoning_before, _ = assemble(seen, answer.pk)
 
-    second = await connect(owner, session.pk)
+    second = await connect(owner, chat.pk)
     await second.connect()
     snapshot = await receive(second)
     assert snapshot["type"] == "snapshot" and snapshot["message_id"] == answer.pk
@@ -110,11 +110,11 @@ async def test_a_gap_is_repaired_by_resync(owner, simulator, on_this_loop):
     await on_this_loop()
     simulator.simulator_tokens_per_second = 150
     await simulator.asave()
-    session = await sync_to_async(new_session)(owner, simulator)
-    communicator = await connect(owner, session.pk)
+    chat = await sync_to_async(new_chat)(owner, simulator)
+    communicator = await connect(owner, chat.pk)
     await communicator.connect()
     await receive(communicator)
-    _, answer = await sync_to_async(actions.start_reply)(session, owner, "#think:30 #answer:60 g")
+    _, answer = await sync_to_async(actions.start_reply)(chat, owner, "#think:30 #answer:60 g")
     frame = await receive(communicator)
     while frame["type"] != "delta":
         frame = await receive(communicator)
@@ -133,11 +133,11 @@ async def test_stop_over_http_reaches_the_live_viewer(owner, simulator, on_this_
     await on_this_loop()
     simulator.simulator_tokens_per_second = 100
     await simulator.asave()
-    session = await sync_to_async(new_session)(owner, simulator)
-    communicator = await connect(owner, session.pk)
+    chat = await sync_to_async(new_chat)(owner, simulator)
+    communicator = await connect(owner, chat.pk)
     await communicator.connect()
     await receive(communicator)
-    _, answer = await sync_to_async(actions.start_reply)(session, owner, "#answer:3000 long")
+    _, answer = await sync_to_async(actions.start_reply)(chat, owner, "#answer:3000 long")
     frame = await receive(communicator)
     while frame["type"] != "delta":
         frame = await receive(communicator)
@@ -150,9 +150,9 @@ async def test_stop_over_http_reaches_the_live_viewer(owner, simulator, on_this_
 
 
 async def test_outsiders_and_anonymous_viewers_are_refused(owner, outsider, simulator):
-    session = await sync_to_async(new_session)(owner, simulator)
+    chat = await sync_to_async(new_chat)(owner, simulator)
     for user in (outsider, None):
-        communicator = await connect(user, session.pk)
+        communicator = await connect(user, chat.pk)
         connected, code = await communicator.connect()
         assert not connected and code == 4404
     for bad in ("nope", "00000000-0000-0000-0000-000000000000"):
@@ -162,11 +162,11 @@ async def test_outsiders_and_anonymous_viewers_are_refused(owner, outsider, simu
 
 
 async def test_a_foreign_origin_is_refused(owner, simulator):
-    session = await sync_to_async(new_session)(owner, simulator)
+    chat = await sync_to_async(new_chat)(owner, simulator)
     client = await sync_to_async(client_for)(owner)
     communicator = WebsocketCommunicator(
         application,
-        f"/ws/chat/{session.pk}/",
+        f"/ws/chat/{chat.pk}/",
         headers=[
             (b"origin", b"https://evil.example"),
             (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
@@ -189,8 +189,8 @@ async def test_a_foreign_origin_is_refused(owner, simulator):
     ],
 )
 async def test_bad_frames_get_an_error_and_change_nothing(owner, simulator, payload, error):
-    session = await sync_to_async(new_session)(owner, simulator)
-    communicator = await connect(owner, session.pk)
+    chat = await sync_to_async(new_chat)(owner, simulator)
+    communicator = await connect(owner, chat.pk)
     await communicator.connect()
     await receive(communicator)
     await communicator.send_to(text_data=payload)
@@ -201,12 +201,12 @@ async def test_bad_frames_get_an_error_and_change_nothing(owner, simulator, payl
     await communicator.disconnect()
 
 
-async def test_resync_cannot_read_another_sessions_message(owner, outsider, simulator):
-    theirs = await sync_to_async(new_session)(outsider, simulator)
+async def test_resync_cannot_read_another_chats_message(owner, outsider, simulator):
+    theirs = await sync_to_async(new_chat)(outsider, simulator)
     secret = await Message.objects.acreate(
-        session=theirs, role="assistant", content="secret", status="complete"
+        chat=theirs, role="assistant", content="secret", status="complete"
     )
-    mine = await sync_to_async(new_session)(owner, simulator)
+    mine = await sync_to_async(new_chat)(owner, simulator)
     communicator = await connect(owner, mine.pk)
     await communicator.connect()
     await receive(communicator)
@@ -229,8 +229,8 @@ def start_three_columns(user, provider):
         user, personal_workspace(user), "#think:60 #answer:30 three at once", columns
     )
     answers = list(
-        Message.objects.filter(session__comparison=comparison, role="assistant")
-        .order_by("session__column")
+        Message.objects.filter(chat__comparison=comparison, role="assistant")
+        .order_by("chat__column")
         .values_list("pk", flat=True)
     )
     return comparison, answers

@@ -12,16 +12,16 @@ from playground.chats import actions, runner
 from playground.chats.models import Message
 from playground.llm import simulator
 from playground.llm.snippets import abbreviate
-from tests.chats.helpers import new_session
+from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def sent_and_shown(owner, owner_client, simulator_provider, params: dict, text: str):
-    session = new_session(owner, simulator_provider)
-    session.params = params
-    session.save()
-    _, answer = actions.start_reply(session, owner, text)
+    chat = new_chat(owner, simulator_provider)
+    chat.params = params
+    chat.save()
+    _, answer = actions.start_reply(chat, owner, text)
     runner.wait_idle()
     recorded = simulator.stats.last_request
     page = owner_client.get(f"/message/{answer.pk}/details")
@@ -98,8 +98,8 @@ def test_long_texts_are_shortened_but_the_rest_is_exact(owner, owner_client, sim
 
 
 def test_outsiders_and_questions_get_404(owner, owner_client, outsider_client, simulator):
-    session = new_session(owner, simulator)
-    question, answer = actions.start_reply(session, owner, "hi")
+    chat = new_chat(owner, simulator)
+    question, answer = actions.start_reply(chat, owner, "hi")
     runner.wait_idle()
     assert outsider_client.get(f"/message/{answer.pk}/details").status_code == 404
     assert owner_client.get(f"/message/{question.pk}/details").status_code == 404
@@ -110,8 +110,8 @@ def test_outsiders_and_questions_get_404(owner, owner_client, outsider_client, s
 def test_an_answer_from_before_settings_shows_the_request_it_was_sent(
     owner, owner_client, simulator
 ):
-    session = new_session(owner, simulator)
-    _, answer = actions.start_reply(session, owner, "old")
+    chat = new_chat(owner, simulator)
+    _, answer = actions.start_reply(chat, owner, "old")
     runner.wait_idle()
     Message.objects.filter(pk=answer.pk).update(params={})
     body = curl_body(owner_client.get(f"/message/{answer.pk}/details").content.decode())
@@ -125,13 +125,13 @@ def test_an_answer_from_before_settings_shows_the_request_it_was_sent(
 
 
 def test_view_code_for_the_settings_as_they_stand(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
-    actions.start_reply(session, owner, "first question")
+    chat = new_chat(owner, simulator)
+    actions.start_reply(chat, owner, "first question")
     runner.wait_idle()
-    session.refresh_from_db()
-    session.params = {"system_prompt": "Be terse.", "seed": 3}
-    session.save()
-    page = owner_client.get(f"/chat/{session.pk}/code")
+    chat.refresh_from_db()
+    chat.params = {"system_prompt": "Be terse.", "seed": 3}
+    chat.save()
+    page = owner_client.get(f"/chat/{chat.pk}/code")
     body = curl_body(page.content.decode())
     assert page.status_code == 200 and body["seed"] == 3
     roles = [m["role"] for m in body["messages"]]
@@ -141,8 +141,8 @@ def test_view_code_for_the_settings_as_they_stand(owner, owner_client, simulator
 
 
 def test_view_code_for_settings_that_no_longer_fit_says_why(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
-    session.params = {"max_tokens": 70000}
-    session.save()
-    response = owner_client.get(f"/chat/{session.pk}/code", follow=True)
+    chat = new_chat(owner, simulator)
+    chat.params = {"max_tokens": 70000}
+    chat.save()
+    response = owner_client.get(f"/chat/{chat.pk}/code", follow=True)
     assert "Check the chat settings" in response.content.decode()

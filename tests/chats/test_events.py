@@ -9,7 +9,7 @@ from playground.chats import events, streambuffer
 from playground.chats.channel_layer import WakefulPubSubChannelLayer
 from tests.support import services
 
-GROUP = events.group_for_session("ab12")
+GROUP = events.group_for_chat("ab12")
 
 
 async def deliver_one_stream(layer, buffer) -> tuple:
@@ -58,7 +58,7 @@ async def test_frames_are_kept_then_dropped_and_sent_in_order(monkeypatch, kind)
 def test_a_cancelled_waiter_does_not_break_the_publisher():
     done = Future()
     done.cancel()  # end_stream's task was cancelled while its final frame was being sent
-    events._resolve([events._Op("session.ab12", 7, done=done), events._Op("session.ab12", 8)])
+    events._resolve([events._Op("chat.ab12", 7, done=done), events._Op("chat.ab12", 8)])
 
 
 async def test_a_dead_publisher_thread_is_replaced(monkeypatch):

@@ -11,7 +11,7 @@ from playground.chats import actions, runner
 from playground.chats.generation import run_generation, save_partial_rows
 from playground.chats.models import Message
 from playground.llm import simulator as sim
-from tests.chats.helpers import new_session, reply
+from tests.chats.helpers import new_chat, reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,9 +97,9 @@ def test_settling_twice_keeps_one_usage_record(owner, simulator):
 
 
 def test_history_follows_the_branch_without_old_thinking(owner, simulator):
-    session, _, first = reply(owner, simulator, "first question")
+    chat, _, first = reply(owner, simulator, "first question")
     finished(first)
-    _, second = actions.start_reply(session, owner, "second question")
+    _, second = actions.start_reply(chat, owner, "second question")
     finished(second)
     sent = sim.stats.last_request["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
@@ -126,15 +126,15 @@ def test_stale_streams_are_reported(owner, simulator, settings):
 
 
 def test_disabled_provider_refuses_sends_and_fails_queued_answers(owner, simulator):
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     simulator.enabled = False
     simulator.save()
-    session.refresh_from_db()
+    chat.refresh_from_db()
     with pytest.raises(actions.ReplyRefused, match="No provider is available"):
-        actions.start_reply(session, owner, "hello")
+        actions.start_reply(chat, owner, "hello")
     # An answer queued before the provider was disabled fails with a reason, not a hang.
     queued = Message.objects.create(
-        session=session,
+        chat=chat,
         role="assistant",
         status="streaming",
         provider=simulator,
@@ -152,8 +152,8 @@ def test_unreachable_provider_is_explained(owner, simulator, settings):
     closed = Provider.objects.create(
         name="Down", kind="vllm", base_url="http://127.0.0.1:9/v1", model_ids=["m1"]
     )
-    session = new_session(owner, closed, model="m1")
-    _, answer = actions.start_reply(session, owner, "anyone there?")
+    chat = new_chat(owner, closed, model="m1")
+    _, answer = actions.start_reply(chat, owner, "anyone there?")
     answer = finished(answer)
     assert answer.status == "failed" and answer.error_kind == "unreachable"
     assert "could not be reached" in answer.error_message
@@ -161,10 +161,10 @@ def test_unreachable_provider_is_explained(owner, simulator, settings):
 
 
 def test_partial_saves_touch_only_streaming_rows(owner, simulator):
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     streaming, idle, finished_answer = (
         Message.objects.create(
-            session=session, role=Message.Role.ASSISTANT, status=status, content="before"
+            chat=chat, role=Message.Role.ASSISTANT, status=status, content="before"
         )
         for status in (Message.Status.STREAMING, Message.Status.STREAMING, Message.Status.COMPLETE)
     )

@@ -1,4 +1,4 @@
-"""Chat settings: saved per session, refused at the field when bad, recorded on each answer and
+"""Chat settings: saved per chat, refused at the field when bad, recorded on each answer and
 sent to the provider as they were."""
 
 import pytest
@@ -7,7 +7,7 @@ from playground.chats import runner
 from playground.chats.generation import build_request
 from playground.chats.models import Message
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS
-from tests.chats.helpers import new_session
+from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,25 +34,25 @@ def form(**changes) -> dict:
 
 
 def test_the_drawer_shows_the_defaults_and_the_recommended_prompts(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
-    page = owner_client.get(f"/chat/{session.pk}").content.decode()
+    chat = new_chat(owner, simulator)
+    page = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert 'name="temperature" value="1.0"' in page and 'name="top_p" value="0.95"' in page
     for name in RECOMMENDED_SYSTEM_PROMPTS:
         assert f"Use the recommended {name.lower()} system prompt" in page
 
 
-def test_saved_settings_persist_with_the_session(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
+def test_saved_settings_persist_with_the_chat(owner, owner_client, simulator):
+    chat = new_chat(owner, simulator)
     response = owner_client.post(
-        f"/chat/{session.pk}/settings",
+        f"/chat/{chat.pk}/settings",
         form(system_prompt="Be brief.", temperature=0.3, seed=7, stop_1="END", max_tokens=9000),
         headers=HTMX,
     )
     assert response.status_code == 200 and "Saved." in response.content.decode()
-    session.refresh_from_db()
-    assert session.params["temperature"] == 0.3 and session.params["seed"] == 7
-    assert session.params["stop"] == ["END"] and session.params["system_prompt"] == "Be brief."
-    page = owner_client.get(f"/chat/{session.pk}").content.decode()
+    chat.refresh_from_db()
+    assert chat.params["temperature"] == 0.3 and chat.params["seed"] == 7
+    assert chat.params["stop"] == ["END"] and chat.params["system_prompt"] == "Be brief."
+    page = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert 'name="temperature" value="0.3"' in page and 'value="END"' in page
 
 
@@ -71,50 +71,50 @@ def test_saved_settings_persist_with_the_session(owner, owner_client, simulator)
 def test_a_bad_value_is_named_at_its_field_and_nothing_is_saved(
     owner, owner_client, simulator, changes, field, text
 ):
-    session = new_session(owner, simulator)
-    session.params = {"temperature": 0.5}
-    session.save()
-    response = owner_client.post(f"/chat/{session.pk}/settings", form(**changes), headers=HTMX)
+    chat = new_chat(owner, simulator)
+    chat.params = {"temperature": 0.5}
+    chat.save()
+    response = owner_client.post(f"/chat/{chat.pk}/settings", form(**changes), headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 422
     assert f'id="id_{field}-error"' in html and text in html
     assert "Some values need fixing; nothing was saved." in html
-    session.refresh_from_db()
-    assert session.params == {"temperature": 0.5}
+    chat.refresh_from_db()
+    assert chat.params == {"temperature": 0.5}
 
 
 def test_without_htmx_a_bad_value_reopens_the_drawer_with_the_message(
     owner, owner_client, simulator
 ):
-    session = new_session(owner, simulator)
-    response = owner_client.post(f"/chat/{session.pk}/settings", form(top_p=3))
+    chat = new_chat(owner, simulator)
+    response = owner_client.post(f"/chat/{chat.pk}/settings", form(top_p=3))
     html = response.content.decode()
     assert response.status_code == 422 and 'id="id_top_p-error"' in html
     assert 'aria-label="Chat settings" hidden' not in html
 
 
 def test_a_tight_budget_is_warned_about(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     response = owner_client.post(
-        f"/chat/{session.pk}/settings", form(max_tokens=4000, thinking_budget=4000), headers=HTMX
+        f"/chat/{chat.pk}/settings", form(max_tokens=4000, thinking_budget=4000), headers=HTMX
     )
     assert "leave little or no room for an answer" in response.content.decode()
 
 
 def test_an_outsider_cannot_read_or_change_settings(owner, outsider_client, simulator):
-    session = new_session(owner, simulator)
-    response = outsider_client.post(f"/chat/{session.pk}/settings", form(temperature=0.1))
+    chat = new_chat(owner, simulator)
+    response = outsider_client.post(f"/chat/{chat.pk}/settings", form(temperature=0.1))
     assert response.status_code == 404
-    session.refresh_from_db()
-    assert session.params == {}
+    chat.refresh_from_db()
+    assert chat.params == {}
 
 
 def test_each_answer_records_its_settings_and_the_request_carries_them(
     owner, owner_client, simulator
 ):
-    session = new_session(owner, simulator, model="MiniMax-M1-80k")
+    chat = new_chat(owner, simulator, model="MiniMax-M1-80k")
     owner_client.post(
-        f"/chat/{session.pk}/settings",
+        f"/chat/{chat.pk}/settings",
         form(
             system_prompt="Answer in French.",
             temperature=0.2,
@@ -124,9 +124,9 @@ def test_each_answer_records_its_settings_and_the_request_carries_them(
             presence_penalty=0.5,
         ),
     )
-    owner_client.post(f"/chat/{session.pk}/send", {"text": "Bonjour"})
+    owner_client.post(f"/chat/{chat.pk}/send", {"text": "Bonjour"})
     runner.wait_idle()
-    answer = Message.objects.get(session=session, role=Message.Role.ASSISTANT)
+    answer = Message.objects.get(chat=chat, role=Message.Role.ASSISTANT)
     assert answer.params["temperature"] == 0.2 and answer.params["seed"] == 11
     request = build_request(answer)
     assert request["messages"][0] == {"role": "system", "content": "Answer in French."}
@@ -139,29 +139,29 @@ def test_each_answer_records_its_settings_and_the_request_carries_them(
         "stop": ["zzz"],
     }
     assert request["presence_penalty"] == 0.5
-    # Later changes to the session do not rewrite what an earlier answer was sent with.
-    owner_client.post(f"/chat/{session.pk}/settings", form(temperature=0.9))
+    # Later changes to the chat do not rewrite what an earlier answer was sent with.
+    owner_client.post(f"/chat/{chat.pk}/settings", form(temperature=0.9))
     answer.refresh_from_db()
     assert build_request(answer)["temperature"] == 0.2
 
 
 def test_the_provider_honours_max_tokens_from_the_settings(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
-    owner_client.post(f"/chat/{session.pk}/settings", form(max_tokens=30))
-    owner_client.post(f"/chat/{session.pk}/send", {"text": "#think:20 #answer:200 go"})
+    chat = new_chat(owner, simulator)
+    owner_client.post(f"/chat/{chat.pk}/settings", form(max_tokens=30))
+    owner_client.post(f"/chat/{chat.pk}/send", {"text": "#think:20 #answer:200 go"})
     runner.wait_idle()
-    answer = Message.objects.get(session=session, role=Message.Role.ASSISTANT)
+    answer = Message.objects.get(chat=chat, role=Message.Role.ASSISTANT)
     assert answer.finish_reason == "length"
     assert answer.reasoning_tokens + answer.content_tokens == 30
 
 
 def test_settings_that_no_longer_fit_the_model_refuse_the_send(owner, owner_client, simulator):
-    session = new_session(owner, simulator, model="MiniMax-M1-80k")
-    owner_client.post(f"/chat/{session.pk}/settings", form(max_tokens=60000))
-    session.refresh_from_db()
-    session.model = "MiniMax-M1-40k"
-    session.save()
-    response = owner_client.post(f"/chat/{session.pk}/send", {"text": "hello"}, headers=HTMX)
+    chat = new_chat(owner, simulator, model="MiniMax-M1-80k")
+    owner_client.post(f"/chat/{chat.pk}/settings", form(max_tokens=60000))
+    chat.refresh_from_db()
+    chat.model = "MiniMax-M1-40k"
+    chat.save()
+    response = owner_client.post(f"/chat/{chat.pk}/send", {"text": "hello"}, headers=HTMX)
     assert response.status_code == 422
     assert "Check the chat settings" in response.content.decode()
-    assert not Message.objects.filter(session=session).exists()
+    assert not Message.objects.filter(chat=chat).exists()

@@ -1,4 +1,4 @@
-"""Sending, refusing bad input, and keeping other people's sessions out of reach."""
+"""Sending, refusing bad input, and keeping other people's chats out of reach."""
 
 import uuid
 
@@ -6,22 +6,22 @@ import pytest
 
 from playground.billing.models import UsageRecord
 from playground.chats import runner
-from playground.chats.models import Message, Session
-from tests.chats.helpers import new_session, reply
+from playground.chats.models import Message, Chat
+from tests.chats.helpers import new_chat, reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_first_message_creates_a_session_and_streams_a_reply(owner_client, simulator):
+def test_first_message_creates_a_chat_and_streams_a_reply(owner_client, simulator):
     response = owner_client.post(
         "/chat/start", {"text": "Explain CAP theorem", "model": f"{simulator.pk}:MiniMax-M1-80k"}
     )
     assert response.status_code == 302
-    session = Session.objects.get()
-    assert response["Location"] == f"/chat/{session.pk}"
-    assert session.title == "Explain CAP theorem" and session.model == "MiniMax-M1-80k"
+    chat = Chat.objects.get()
+    assert response["Location"] == f"/chat/{chat.pk}"
+    assert chat.title == "Explain CAP theorem" and chat.model == "MiniMax-M1-80k"
     runner.wait_idle()
-    question, answer = session.branch()
+    question, answer = chat.branch()
     assert question.content == "Explain CAP theorem"
     answer.refresh_from_db()
     assert answer.status == Message.Status.COMPLETE
@@ -33,14 +33,14 @@ def test_first_message_creates_a_session_and_streams_a_reply(owner_client, simul
     record = UsageRecord.objects.get(message=answer)
     assert record.completion_tokens == answer.reasoning_tokens + answer.content_tokens
     assert not record.estimated
-    page = owner_client.get(f"/chat/{session.pk}").content.decode()
+    page = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert "TTFT" in page and "tok/s" in page and "MiniMax-M1-80k" in page
 
 
 def test_htmx_send_returns_both_messages(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     response = owner_client.post(
-        f"/chat/{session.pk}/send", {"text": "second"}, headers={"HX-Request": "true"}
+        f"/chat/{chat.pk}/send", {"text": "second"}, headers={"HX-Request": "true"}
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -56,9 +56,9 @@ def test_htmx_send_returns_both_messages(owner, owner_client, simulator):
     ],
 )
 def test_bad_messages_are_refused_with_the_draft_kept(owner, owner_client, simulator, text, reason):
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     response = owner_client.post(
-        f"/chat/{session.pk}/send", {"text": text}, headers={"HX-Request": "true"}
+        f"/chat/{chat.pk}/send", {"text": text}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 422
     assert reason in response.content.decode()
@@ -71,14 +71,14 @@ def test_unknown_model_is_refused(owner_client, simulator):
     response = owner_client.post("/chat/start", {"text": "hi", "model": f"{simulator.pk}:gpt-9"})
     assert response.status_code == 422
     assert "does not offer the model" in response.content.decode()
-    assert not Session.objects.exists()
+    assert not Chat.objects.exists()
 
 
 def test_a_second_send_while_streaming_is_refused(owner, owner_client, simulator):
     simulator.simulator_tokens_per_second = 50
     simulator.save()
-    session, _, answer = reply(owner, simulator, "#answer:200 slow")
-    response = owner_client.post(f"/chat/{session.pk}/send", {"text": "again"})
+    chat, _, answer = reply(owner, simulator, "#answer:200 slow")
+    response = owner_client.post(f"/chat/{chat.pk}/send", {"text": "again"})
     assert response.status_code == 422
     assert "still being written" in response.content.decode()
     owner_client.post(f"/message/{answer.pk}/stop")
@@ -97,23 +97,23 @@ def test_a_second_send_while_streaming_is_refused(owner, owner_client, simulator
     ],
 )
 def test_outsiders_get_404_and_change_nothing(owner, outsider_client, simulator, path):
-    session, _, answer = reply(owner, simulator)
+    chat, _, answer = reply(owner, simulator)
     runner.wait_idle()
-    url = path.format(sid=session.pk, mid=answer.pk)
+    url = path.format(sid=chat.pk, mid=answer.pk)
     response = (
         outsider_client.post(url, {"text": "mine now", "title": "hijacked"})
         if path[-5:] != "{sid}" and not path.endswith("{sid}")
         else outsider_client.get(url)
     )
     assert response.status_code == 404
-    session.refresh_from_db()
-    assert session.title == "Hello" and session.messages.count() == 2
+    chat.refresh_from_db()
+    assert chat.title == "Hello" and chat.messages.count() == 2
     answer.refresh_from_db()
     assert not answer.cancel_requested
 
 
 @pytest.mark.parametrize("bad", ["not-a-uuid", str(uuid.uuid4()), "0", "../../etc"])
-def test_unknown_session_ids_are_404(owner_client, bad):
+def test_unknown_chat_ids_are_404(owner_client, bad):
     assert owner_client.get(f"/chat/{bad}").status_code == 404
     assert owner_client.post(f"/chat/{bad}/send", {"text": "x"}).status_code == 404
 
@@ -129,7 +129,7 @@ def test_anonymous_users_are_sent_to_login(client, simulator):
 
 
 def test_retry_keeps_the_failed_answer_and_adds_a_new_one(owner, owner_client, simulator):
-    session, question, failed = reply(owner, simulator, "#fault:500 please")
+    chat, question, failed = reply(owner, simulator, "#fault:500 please")
     runner.wait_idle()
     failed.refresh_from_db()
     assert failed.status == Message.Status.FAILED
@@ -138,37 +138,37 @@ def test_retry_keeps_the_failed_answer_and_adds_a_new_one(owner, owner_client, s
     runner.wait_idle()
     answers = list(question.children.order_by("pk"))
     assert answers[0].pk == failed.pk and len(answers) == 2
-    assert session.branch()[-1] == answers[1]
+    assert chat.branch()[-1] == answers[1]
 
 
 def test_rename_and_delete(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
-    owner_client.post(f"/chat/{session.pk}/rename", {"title": "  <b>Plans</b>  "})
-    session.refresh_from_db()
-    assert session.title == "<b>Plans</b>"
-    page = owner_client.get(f"/chat/{session.pk}").content.decode()
+    chat = new_chat(owner, simulator)
+    owner_client.post(f"/chat/{chat.pk}/rename", {"title": "  <b>Plans</b>  "})
+    chat.refresh_from_db()
+    assert chat.title == "<b>Plans</b>"
+    page = owner_client.get(f"/chat/{chat.pk}").content.decode()
     assert "&lt;b&gt;Plans&lt;/b&gt;" in page and "<b>Plans</b>" not in page
-    owner_client.post(f"/chat/{session.pk}/rename", {"title": "   "})
-    session.refresh_from_db()
-    assert session.title == "<b>Plans</b>"
-    owner_client.post(f"/chat/{session.pk}/delete")
-    assert not Session.objects.exists()
+    owner_client.post(f"/chat/{chat.pk}/rename", {"title": "   "})
+    chat.refresh_from_db()
+    assert chat.title == "<b>Plans</b>"
+    owner_client.post(f"/chat/{chat.pk}/delete")
+    assert not Chat.objects.exists()
 
 
 def test_set_model_validates_the_choice(owner, owner_client, simulator):
-    session = new_session(owner, simulator)
+    chat = new_chat(owner, simulator)
     ok = owner_client.post(
-        f"/chat/{session.pk}/model",
+        f"/chat/{chat.pk}/model",
         {"model": f"{simulator.pk}:MiniMax-M1-80k"},
         headers={"HX-Request": "true"},
     )
     assert ok.status_code == 204
     bad = owner_client.post(
-        f"/chat/{session.pk}/model", {"model": "999:MiniMax-M1-80k"}, headers={"HX-Request": "true"}
+        f"/chat/{chat.pk}/model", {"model": "999:MiniMax-M1-80k"}, headers={"HX-Request": "true"}
     )
     assert bad.status_code == 422
-    session.refresh_from_db()
-    assert session.model == "MiniMax-M1-80k"
+    chat.refresh_from_db()
+    assert chat.model == "MiniMax-M1-80k"
 
 
 def test_model_output_is_sanitized(owner, owner_client, simulator):

@@ -32,10 +32,10 @@ async def read_until_final(ws, message_id: int, frames: list[dict] | None = None
 
 
 async def test_a_reply_streams_through_celery_and_redis_and_is_saved(stack, ann):
-    session = ann.new_chat()
-    async with ann.websocket(session) as ws:
+    chat = ann.new_chat()
+    async with ann.websocket(chat) as ws:
         assert (await next_frame(ws))["type"] == "ready"
-        answer = ann.send(session, "#think:60 #answer:120 Production path")
+        answer = ann.send(chat, "#think:60 #answer:120 Production path")
         frames = await read_until_final(ws, answer)
     deltas = [f for f in frames if f["type"] == "delta"]
     assert 3 <= len(deltas) < 180
@@ -52,10 +52,10 @@ async def test_a_reply_streams_through_celery_and_redis_and_is_saved(stack, ann)
 
 
 async def test_stop_ends_the_generation_in_the_worker(stack, ann):
-    session = ann.new_chat()
-    async with ann.websocket(session) as ws:
+    chat = ann.new_chat()
+    async with ann.websocket(chat) as ws:
         await next_frame(ws)
-        answer = ann.send(session, "#think:20 #answer:5000 a long one")
+        answer = ann.send(chat, "#think:20 #answer:5000 a long one")
         frames = []
         while len([f for f in frames if f["type"] == "delta"]) < 10:
             frames.append(await next_frame(ws))
@@ -70,15 +70,15 @@ async def test_stop_ends_the_generation_in_the_worker(stack, ann):
 
 
 async def test_reconnecting_mid_stream_continues_the_same_reply(stack, ann):
-    session = ann.new_chat()
-    async with ann.websocket(session) as ws:
+    chat = ann.new_chat()
+    async with ann.websocket(chat) as ws:
         await next_frame(ws)
-        answer = ann.send(session, "#think:40 #answer:300 reconnect")
+        answer = ann.send(chat, "#think:40 #answer:300 reconnect")
         first = []
         while len([f for f in first if f["type"] == "delta"]) < 5:
             first.append(await next_frame(ws))
     seq_before, reasoning_before, _ = assemble(first, answer)
-    async with ann.websocket(session) as ws:
+    async with ann.websocket(chat) as ws:
         snapshot = await next_frame(ws)
         assert snapshot["type"] == "snapshot" and snapshot["seq"] >= seq_before
         assert snapshot["reasoning"].startswith(reasoning_before)
@@ -90,14 +90,14 @@ async def test_reconnecting_mid_stream_continues_the_same_reply(stack, ann):
 
 
 async def test_an_outsider_cannot_subscribe(stack, ann):
-    session = ann.new_chat()
+    chat = ann.new_chat()
     mallory = User(stack, "mallory").sign_up()
     from websockets.exceptions import ConnectionClosed, InvalidStatus
 
     with pytest.raises((InvalidStatus, ConnectionClosed)):
-        async with mallory.websocket(session) as ws:
+        async with mallory.websocket(chat) as ws:
             await next_frame(ws, timeout=5)
-    assert mallory.http.get(f"/chat/{session}").status_code == 404
+    assert mallory.http.get(f"/chat/{chat}").status_code == 404
 
 
 async def test_a_document_is_read_by_the_worker_with_progress_and_used(stack, ann):
@@ -111,10 +111,10 @@ async def test_a_document_is_read_by_the_worker_with_progress_and_used(stack, an
         archive.writestr("docs/README.md", "# Repo\n\nThe deploy password hint is ALBATROSS.\n")
         archive.writestr("node_modules/x/index.js", "skipped")
         archive.writestr("logo.png", bytes(range(256)) * 4)
-    session = ann.new_chat()
-    async with ann.websocket(session) as ws:
+    chat = ann.new_chat()
+    async with ann.websocket(chat) as ws:
         assert (await next_frame(ws))["type"] == "ready"
-        response = ann.upload(session, "repo.zip", buffer.getvalue())
+        response = ann.upload(chat, "repo.zip", buffer.getvalue())
         assert response.status_code == 200, response.text
         statuses = []
         while not statuses or statuses[-1] not in ("ready", "failed"):
@@ -124,7 +124,7 @@ async def test_a_document_is_read_by_the_worker_with_progress_and_used(stack, an
                 html = frame["html"]
         assert statuses[-1] == "ready", html
         assert "41 files" in html and "2 skipped" in html
-        answer = ann.send(session, "#think:5 #answer:40 What is the deploy password hint?")
+        answer = ann.send(chat, "#think:5 #answer:40 What is the deploy password hint?")
         await read_until_final(ws, answer)
     row = message_row(stack, answer)
     assert "The deploy password hint is ALBATROSS." in row["content"]

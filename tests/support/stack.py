@@ -307,12 +307,12 @@ class User:
             path, data=data or {}, headers={"X-CSRFToken": self.http.cookies["csrftoken"]}
         )
 
-    def upload(self, session_id: str, name: str, content: bytes) -> httpx2.Response:
+    def upload(self, chat_id: str, name: str, content: bytes) -> httpx2.Response:
         if "csrftoken" not in self.http.cookies:
             self.http.get("/chat/new")
         return self.http.post(
             "/documents/upload",
-            data={"session": session_id},
+            data={"chat": chat_id},
             files={"file": (name, content)},
             headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
         )
@@ -323,34 +323,34 @@ class User:
         return response.headers["location"].rsplit("/", 1)[-1]
 
     def new_chat(self) -> str:
-        """A session with one short finished exchange, to send more messages into."""
-        session_id = self.start_chat("#think:1 #answer:1 #tps:0 hello")
-        self.wait_finished(session_id)
-        return session_id
+        """A chat with one short finished exchange, to send more messages into."""
+        chat_id = self.start_chat("#think:1 #answer:1 #tps:0 hello")
+        self.wait_finished(chat_id)
+        return chat_id
 
-    def send(self, session_id: str, text: str) -> int:
+    def send(self, chat_id: str, text: str) -> int:
         """Send a message; the id of the streaming answer."""
-        response = self._post(f"/chat/{session_id}/send", {"text": text})
+        response = self._post(f"/chat/{chat_id}/send", {"text": text})
         assert response.status_code == 302, response.text[-2000:]
-        return self.streaming_answer(session_id)
+        return self.streaming_answer(chat_id)
 
     def stop(self, message_id: int) -> int:
         return self._post(f"/message/{message_id}/stop").status_code
 
-    def streaming_answer(self, session_id: str) -> int:
+    def streaming_answer(self, chat_id: str) -> int:
         rows = self.stack.query(
-            "SELECT id FROM chats_message WHERE session_id = ? AND role = 'assistant' "
+            "SELECT id FROM chats_message WHERE chat_id = ? AND role = 'assistant' "
             "ORDER BY id DESC LIMIT 1",
-            session_id.replace("-", "") if self.stack.mode == "embedded" else session_id,
+            chat_id.replace("-", "") if self.stack.mode == "embedded" else chat_id,
         )
         return rows[0][0]
 
-    def wait_finished(self, session_id: str, timeout: float = 60) -> None:
+    def wait_finished(self, chat_id: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        sid = session_id.replace("-", "") if self.stack.mode == "embedded" else session_id
+        sid = chat_id.replace("-", "") if self.stack.mode == "embedded" else chat_id
         while time.monotonic() < deadline:
             rows = self.stack.query(
-                "SELECT COUNT(*) FROM chats_message WHERE session_id = ? AND status = 'streaming'",
+                "SELECT COUNT(*) FROM chats_message WHERE chat_id = ? AND status = 'streaming'",
                 sid,
             )
             if rows[0][0] == 0:
@@ -358,12 +358,12 @@ class User:
             time.sleep(0.1)
         raise TimeoutError("the answer did not finish")
 
-    def websocket(self, session_id: str):
+    def websocket(self, chat_id: str):
         from websockets.asyncio.client import connect
 
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         return connect(
-            f"ws://127.0.0.1:{self.stack.port}/ws/chat/{session_id}/",
+            f"ws://127.0.0.1:{self.stack.port}/ws/chat/{chat_id}/",
             origin=self.stack.base,
             additional_headers={"Cookie": cookie},
             max_size=2**24,
