@@ -37,13 +37,13 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from playground.accounts.actions import sign_up  # noqa: E402
-from playground.chats import runner  # noqa: E402
-from playground.chats.context import report  # noqa: E402
-from playground.chats.models import Message, Chat  # noqa: E402
+from playground.chats.models import Chat, Message  # noqa: E402
+from playground.chats.prompt import report  # noqa: E402
 from playground.documents.models import Attachment, Document, DocumentText  # noqa: E402
 from playground.llm import simulator  # noqa: E402
 from playground.llm.tokens import estimate_tokens  # noqa: E402
 from playground.providers.models import Provider  # noqa: E402
+from playground.streaming import runner  # noqa: E402
 from playground.workspaces.access import personal_workspace  # noqa: E402
 
 SENTENCES = [

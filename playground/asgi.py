@@ -16,9 +16,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from playground.chats import runner  # noqa: E402
-from playground.chats.routing import websocket_urlpatterns  # noqa: E402
+from playground.chats import routing as chat_routing  # noqa: E402
+from playground.comparisons import routing as comparison_routing  # noqa: E402
 from playground.llm import simulator  # noqa: E402
+from playground.streaming import runner  # noqa: E402
+
+websocket_urlpatterns = (
+    chat_routing.websocket_urlpatterns + comparison_routing.websocket_urlpatterns
+)
 
 SIMULATOR_PREFIX = "/simulator/v1/"
 

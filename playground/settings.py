@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "django_htmx",
+    "playground.streaming",
     "playground.accounts",
     "playground.workspaces",
     "playground.providers",
     "playground.chats",
+    "playground.comparisons",
     "playground.documents",
     "playground.billing",
 ]
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "playground.workspaces.middleware.CurrentWorkspaceMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -80,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "playground.context_processors.sidebar",
             ],
         },
     }
@@ -121,10 +125,10 @@ if REDIS_URL:
     # Each shard publishes through one connection behind a lock; listing the same server
     # several times gives that many connections, and every process hashes a group to the
     # same shard, so one worker's streams publish in parallel. The subclass wakes a shard's
-    # reader on subscribe instead of after a 100 ms poll (playground/chats/channel_layer.py).
+    # reader on subscribe instead of after a 100 ms poll (playground/streaming/channel_layer.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "playground.chats.channel_layer.WakefulPubSubChannelLayer",
+            "BACKEND": "playground.streaming.channel_layer.WakefulPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL}] * env.int("PLAYGROUND_CHANNEL_SHARDS", default=8)
             },
@@ -153,6 +157,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The sweeper (playground/streaming/sweeper.py) under `celery -A playground beat`.
+CELERY_BEAT_SCHEDULE = {
+    "sweep": {
+        "task": "streaming.sweep",
+        "schedule": env.float("PLAYGROUND_SWEEP_SECONDS", default=15.0),
+    }
+}
 
 PLAYGROUND = {
     "MAX_MESSAGE_CHARS": env.int("PLAYGROUND_MAX_MESSAGE_CHARS", default=400_000),
@@ -161,6 +172,8 @@ PLAYGROUND = {
     "CANCEL_POLL_SECONDS": env.float("PLAYGROUND_CANCEL_POLL", default=0.1),
     # A streaming message whose generation has not saved for this long is reported as lost.
     "STALE_STREAM_SECONDS": env.int("PLAYGROUND_STALE_STREAM_SECONDS", default=90),
+    # How often the sweeper looks for such answers and for stalled document readings.
+    "SWEEP_SECONDS": env.float("PLAYGROUND_SWEEP_SECONDS", default=15.0),
     "PROVIDER_MAX_RETRIES": env.int("PLAYGROUND_PROVIDER_MAX_RETRIES", default=2),
     "SIMULATOR_HTTP": env.bool("PLAYGROUND_SIMULATOR_HTTP", default=not REDIS_URL),
     # Hosts a provider base URL may point at; empty means any public host (see providers).
@@ -177,8 +190,8 @@ PLAYGROUND = {
     "DOCUMENT_MAX_ARCHIVE_MB": env.int("PLAYGROUND_DOCUMENT_MAX_ARCHIVE_MB", default=200),
     "DOCUMENT_EXTRACT_SECONDS": env.int("PLAYGROUND_DOCUMENT_EXTRACT_SECONDS", default=120),
     "DOCUMENT_EXTRACT_MEMORY_MB": env.int("PLAYGROUND_DOCUMENT_EXTRACT_MEMORY_MB", default=1536),
-    # In-process extractions at once (embedded mode); each runs in a child process.
-    "DOCUMENT_EXTRACTIONS_AT_ONCE": env.int("PLAYGROUND_DOCUMENT_EXTRACTIONS", default=2),
+    # Blocking jobs at once in the embedded mode (document readings, each in a child process).
+    "BLOCKING_JOBS_AT_ONCE": env.int("PLAYGROUND_BLOCKING_JOBS", default=2),
     # A tokenizer.json (Hugging Face format) for exact token counts instead of estimates.
     "TOKENIZER_JSON": env.str("PLAYGROUND_TOKENIZER_JSON", default=""),
 }

@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/providers/", include("playground.providers.urls")),
     path("", include("playground.documents.urls")),
     path("", include("playground.billing.urls")),
+    path("", include("playground.comparisons.urls")),
     path("", include("playground.chats.urls")),
 ]

@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from playground.accounts.actions import sign_up
-from playground.chats import runner
 from playground.providers.models import Provider
+from playground.streaming import runner
 
 PASSWORD = "correct horse battery 9"
 

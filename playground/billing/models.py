@@ -12,6 +12,17 @@ from django.utils import timezone
 from playground.llm.pricing import PriceTable, cost, from_micros, micros, price_table
 
 
+class PriceQuerySet(models.QuerySet):
+    def in_force(self, provider, model: str, at: datetime | None = None) -> Price | None:
+        """The admin's price for ``model`` of ``provider`` in force at ``at`` (now): the
+        latest that took effect before then."""
+        return (
+            self.filter(provider=provider, model=model, effective_from__lte=at or timezone.now())
+            .order_by("-effective_from")
+            .first()
+        )
+
+
 class Price(models.Model):
     """What one model of one provider costs, from a moment on: tiers chosen by a request's
     input length (playground.llm.pricing). A new price never changes what earlier usage was
@@ -27,6 +38,8 @@ class Price(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PriceQuerySet.as_manager()
 
     class Meta:
         ordering = ["provider", "model", "-effective_from"]
@@ -50,13 +63,7 @@ def price_for(
     """The price in force for ``model`` of ``provider`` at ``at`` (now): the admin's latest
     from before then, else the published price of a model the app knows, else none."""
     if provider is not None:
-        price = (
-            Price.objects.filter(
-                provider=provider, model=model, effective_from__lte=at or timezone.now()
-            )
-            .order_by("-effective_from")
-            .first()
-        )
+        price = Price.objects.in_force(provider, model, at)
         if price is not None:
             return price.table, price
     return price_table(model), None

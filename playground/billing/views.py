@@ -6,15 +6,15 @@ from decimal import Decimal
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from playground.chats.views import sidebar_context
 from playground.llm.pricing import AmountError, micros, parse_amount
-from playground.workspaces.access import is_admin, personal_workspace, workspace_for
+from playground.workspaces.access import workspace_for
+from playground.workspaces.policy import Action, require
 
 from . import budgets, usage
 from .models import Budget, UsageDay, UsageRecord
@@ -22,10 +22,10 @@ from .models import Budget, UsageDay, UsageRecord
 MAX_CAP = Decimal(1_000_000)
 
 
-def _admin_workspace(user, workspace_id):
+def _workspace(user, workspace_id: int, action: Action):
+    """Outsiders 404; a member without the right 403 with the reason (the role policy)."""
     workspace = workspace_for(user, workspace_id)
-    if not is_admin(user, workspace):
-        raise Http404("No such workspace")  # members see no admin pages, as outsiders
+    require(user, action, workspace)
     return workspace
 
 
@@ -59,13 +59,13 @@ def _save(workspace, member, cap: Decimal | None, editor) -> None:
 
 @login_required
 def my_budgets(request: HttpRequest) -> HttpResponse:
-    return redirect("billing:budgets", workspace_id=personal_workspace(request.user).pk)
+    return redirect("billing:budgets", workspace_id=request.workspace.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
-    workspace = _admin_workspace(request.user, workspace_id)
+    workspace = _workspace(request.user, workspace_id, Action.MANAGE_BUDGETS)
     members = list(workspace.memberships.select_related("user").order_by("user__username"))
     errors: list[str] = []
     if request.method == "POST":
@@ -109,7 +109,7 @@ def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
     return render(
         request,
         "billing/budgets.html",
-        {**sidebar_context(request.user), "workspace": workspace, "rows": rows, "errors": errors},
+        {"workspace": workspace, "rows": rows, "errors": errors},
         status=422 if errors else 200,
     )
 
@@ -127,7 +127,6 @@ def _usage_page(request: HttpRequest, usage_days, title: str, export_url: str, m
         request,
         "billing/usage.html",
         {
-            **sidebar_context(request.user),
             "title": title,
             "report": result,
             "chart": result.chart(),
@@ -172,7 +171,7 @@ def my_export(request: HttpRequest) -> HttpResponse:
 @require_GET
 def workspace_usage(request: HttpRequest, workspace_id) -> HttpResponse:
     """What the workspace spent, by member too (its owners and admins)."""
-    workspace = _admin_workspace(request.user, workspace_id)
+    workspace = _workspace(request.user, workspace_id, Action.VIEW_WORKSPACE_USAGE)
     days = UsageDay.objects.filter(workspace_id=workspace.pk)
     export = reverse("billing:workspace_export", args=[workspace.pk])
     return _usage_page(request, days, f"Usage of {workspace.name}", export, True)
@@ -181,5 +180,5 @@ def workspace_usage(request: HttpRequest, workspace_id) -> HttpResponse:
 @login_required
 @require_GET
 def workspace_export(request: HttpRequest, workspace_id) -> HttpResponse:
-    workspace = _admin_workspace(request.user, workspace_id)
+    workspace = _workspace(request.user, workspace_id, Action.VIEW_WORKSPACE_USAGE)
     return _export(request, UsageRecord.objects.filter(workspace=workspace), "workspace")

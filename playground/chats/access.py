@@ -1,12 +1,16 @@
-"""The one way to look up chats and messages for a user: outsiders get 404, never 403."""
+"""The one way to look up chats and messages for a user: outsiders get 404, never 403; inside
+the workspace the role policy decides what the user may do (playground.workspaces.policy)."""
 
 from __future__ import annotations
 
 import uuid
 
+from django.db.models import F
 from django.http import Http404
 
-from .models import Comparison, Message, Chat
+from playground.workspaces.policy import Action, remember_role, require
+
+from .models import Chat, Message
 
 
 def _as_uuid(value) -> uuid.UUID:
@@ -16,45 +20,45 @@ def _as_uuid(value) -> uuid.UUID:
         raise Http404("No such chat") from None
 
 
-def any_chat_for(user, chat_id) -> Chat:
+def any_chat_for(user, chat_id, action: Action = Action.VIEW) -> Chat:
+    """A chat of one of the user's workspaces (a comparison's column too), if the user's role
+    there allows ``action``."""
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such chat")
     try:
-        return (
+        chat = (
             Chat.objects.for_user(user)
+            .annotate(viewer_role=F("workspace__memberships__role"))
             .select_related("workspace", "provider")
             .get(pk=_as_uuid(chat_id))
         )
     except Chat.DoesNotExist:
         raise Http404("No such chat") from None
+    remember_role(user, chat.workspace, chat.viewer_role)
+    require(user, action, chat.workspace)
+    return chat
 
 
-def chat_for(user, chat_id) -> Chat:
-    """A chat that is a chat of its own. A comparison's columns change only through the
-    comparison (a follow-up to one column alone would put them out of step)."""
-    chat = any_chat_for(user, chat_id)
+def chat_for(user, chat_id, action: Action = Action.VIEW) -> Chat:
+    """A chat of its own. A comparison's columns change only through the comparison (a
+    follow-up to one column alone would put them out of step)."""
+    chat = any_chat_for(user, chat_id, action)
     if chat.comparison_id is not None:
         raise Http404("No such chat")
     return chat
 
 
-def message_for(user, message_id) -> Message:
+def message_for(user, message_id, action: Action = Action.VIEW) -> Message:
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such message")
     try:
-        return Message.objects.select_related("chat", "provider").get(
-            pk=int(message_id), chat__workspace__memberships__user=user
+        message = (
+            Message.objects.select_related("chat__workspace", "provider")
+            .annotate(viewer_role=F("chat__workspace__memberships__role"))
+            .get(pk=int(message_id), chat__workspace__memberships__user=user)
         )
     except (Message.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("No such message") from None
-
-
-def comparison_for(user, comparison_id) -> Comparison:
-    if not getattr(user, "is_authenticated", False):
-        raise Http404("No such comparison")
-    try:
-        return Comparison.objects.select_related("workspace").get(
-            pk=_as_uuid(comparison_id), workspace__memberships__user=user
-        )
-    except Comparison.DoesNotExist:
-        raise Http404("No such comparison") from None
+    remember_role(user, message.chat.workspace, message.viewer_role)
+    require(user, action, message.chat.workspace)
+    return message

@@ -9,15 +9,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from playground.billing import budgets
+from playground.billing import actions as billing
 from playground.llm.client import ProviderKind
 from playground.llm.params import Params, ParamsError, validate
 from playground.llm.pricing import micros
-from playground.providers.models import Provider, default_provider
-from playground.workspaces.access import is_admin
+from playground.llm.simulator import strip_directives
+from playground.providers.models import Provider, default_provider, kind_of
+from playground.streaming import frames, publisher, sweeper
+from playground.streaming.dispatch import dispatch
+from playground.workspaces.policy import Action, can
 
-from . import cancellation, context, events, runner
-from .models import Message, Preset, Chat
+from . import prompt
+from .generation import charge_interrupted, stops
+from .models import Chat, Message, Preset
+from .rendering import render_message_html
 
 
 class ReplyRefused(Exception):
@@ -53,7 +58,10 @@ def choose_model(provider: Provider | None, model: str | None) -> tuple[Provider
     return provider, models[0]
 
 
-def title_from(text: str) -> str:
+def title_from(text: str, provider: Provider | None = None) -> str:
+    """The first words of a message as a title (without the simulator's directives)."""
+    if kind_of(provider) == ProviderKind.SIMULATOR:
+        text = strip_directives(text) or text
     first_line = " ".join(text.split())
     return first_line[:TITLE_LENGTH].rstrip() + ("…" if len(first_line) > TITLE_LENGTH else "")
 
@@ -85,14 +93,14 @@ def _new_assistant(chat: Chat, parent: Message, user) -> Message:
     provider, model = choose_model(chat.provider, chat.model)
     params = checked_params(chat.params, provider, model, "Check the chat settings")
     # Refused before anything is sent when it cannot fit (or a document is not ready).
-    next_request = context.report(chat, params=params)
+    next_request = prompt.report(chat, params=params)
     refusal = next_request.refusal()
     if refusal:
         raise ReplyRefused(refusal)
     worst_case = micros(next_request.cost.total) if next_request.cost else 0
     try:
-        held = budgets.reserve(chat.workspace_id, user, worst_case)
-    except budgets.BudgetExceeded as exceeded:
+        held = billing.reserve(chat.workspace_id, user, worst_case)
+    except billing.BudgetExceeded as exceeded:
         raise ReplyRefused(str(exceeded)) from None
     message = Message.objects.create(
         chat=chat,
@@ -106,17 +114,13 @@ def _new_assistant(chat: Chat, parent: Message, user) -> Message:
         params=params.as_dict(),
         documents=[p.document_id for p in next_request.documents],
     )
-    budgets.hold(message, worst_case, held)
+    billing.hold(message.pk, worst_case, held)
     return message
 
 
 def locked_chat(chat_id) -> Chat:
     """The chat row, locked so two sends cannot both start an answer."""
-    return (
-        Chat.objects.select_for_update(of=("self",))
-        .select_related("provider")
-        .get(pk=chat_id)
-    )
+    return Chat.objects.select_for_update(of=("self",)).select_related("provider").get(pk=chat_id)
 
 
 def _refuse_if_streaming(chat: Chat) -> None:
@@ -127,23 +131,25 @@ def _refuse_if_streaming(chat: Chat) -> None:
 def _announce(chat: Chat, messages: list[Message]) -> None:
     """After commit: start the generation first (time to first token), then tell the other
     viewers of the chat about the new messages."""
-    from .views import render_message_html
 
     def announce() -> None:
-        runner.dispatch(messages[-1].pk)
+        dispatch("chats.generate", messages[-1].pk)
         html = "".join(render_message_html(m) for m in messages)
-        events.publish_sync(
-            chat.pk,
-            {
-                "type": "messages",
-                "chat_id": str(chat.pk),
-                "html": html,
-                "ids": [m.pk for m in messages],
-            },
-        )
+        publisher.publish_sync(chat.pk, frames.messages(chat.pk, [m.pk for m in messages], html))
 
     # Robust: one column's failed dispatch must not keep the other columns from starting.
     transaction.on_commit(announce, robust=True)
+
+
+def start_chat(
+    workspace, user, text: str, provider: Provider | None = None, model: str = ""
+) -> Chat:
+    """A new chat with its first message and answer, or nothing at all when the message is
+    refused (a budget, a document): one transaction."""
+    with transaction.atomic():
+        chat = create_chat(workspace, user, provider, model)
+        start_reply(chat, user, text)
+    return chat
 
 
 def start_reply(chat: Chat, user, text: str) -> tuple[Message, Message]:
@@ -152,14 +158,15 @@ def start_reply(chat: Chat, user, text: str) -> tuple[Message, Message]:
     with transaction.atomic():
         chat = locked_chat(chat.pk)
         _refuse_if_streaming(chat)
-        leaf = chat.leaf()
+        first = chat.tip_id is None
         user_message = Message.objects.create(
-            chat=chat, parent=leaf, role=Message.Role.USER, author=user, content=text
+            chat=chat, parent_id=chat.tip_id, role=Message.Role.USER, author=user, content=text
         )
         assistant = _new_assistant(chat, user_message, user)
-        if leaf is None and chat.title == Chat._meta.get_field("title").default:
-            chat.title = title_from(text)
-        chat.save(update_fields=["title", "updated_at"])
+        if first and chat.title == Chat._meta.get_field("title").default:
+            chat.title = title_from(text, chat.provider)
+        chat.tip = assistant
+        chat.save(update_fields=["title", "tip", "updated_at"])
         _announce(chat, [user_message, assistant])
     return user_message, assistant
 
@@ -185,6 +192,9 @@ def copy_messages(messages: list[Message], into: Chat) -> list[Message]:
         # auto_now_add stamped the copy now; the inspector's "queued" is the original's.
         Message.objects.filter(pk=parent.pk).update(created_at=message.created_at)
         copies.append(parent)
+    if copies:
+        into.tip = copies[-1]
+        into.save(update_fields=["tip", "updated_at"])
     return copies
 
 
@@ -199,7 +209,8 @@ def retry_reply(failed: Message, user) -> Message:
         if question is None:
             raise ReplyRefused("This answer has no question to retry.")
         assistant = _new_assistant(chat, question, user)
-        chat.save(update_fields=["updated_at"])
+        chat.tip = assistant
+        chat.save(update_fields=["tip", "updated_at"])
         _announce(chat, [assistant])
     return assistant
 
@@ -210,17 +221,15 @@ def request_stop(message: Message) -> bool:
         cancel_requested=True
     )
     if updated:
-        cancellation.wake_local(message.pk)
+        stops.wake_local(message.pk)
     return bool(updated)
 
 
-def fail_stale_streams(chat: Chat | None = None) -> int:
+@sweeper.sweep_job
+def fail_stale_streams() -> int:
     """Answers whose generation stopped saving (a crashed worker or a restarted server)."""
     cutoff = timezone.now() - timedelta(seconds=settings.PLAYGROUND["STALE_STREAM_SECONDS"])
-    stale = Message.objects.filter(status=Message.Status.STREAMING)
-    if chat is not None:
-        stale = stale.filter(chat=chat)
-    stale = stale.filter(
+    stale = Message.objects.filter(status=Message.Status.STREAMING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     )
     return _interrupt(
@@ -229,9 +238,7 @@ def fail_stale_streams(chat: Chat | None = None) -> int:
 
 
 def _interrupt(streaming, reason: str) -> int:
-    """Mark answers whose generation died as failed, and settle what they used."""
-    from .generation import settle_interrupted
-
+    """Mark answers whose generation died as failed, and charge what they used."""
     ids = list(streaming.values_list("pk", flat=True))
     if not ids:
         return 0
@@ -241,10 +248,11 @@ def _interrupt(streaming, reason: str) -> int:
         error_message=reason,
         finished_at=timezone.now(),
     )
-    settle_interrupted(ids)
+    charge_interrupted(ids)
     return count
 
 
+@sweeper.after_restart
 def fail_all_in_process_streams() -> int:
     """Embedded mode start-up: no generation of an earlier process can still be running."""
     return _interrupt(
@@ -265,7 +273,7 @@ def save_preset(chat: Chat, user, name: str, make_default: bool) -> tuple[Preset
     if len(name) > PRESET_NAME_LENGTH:
         raise ReplyRefused(f"A preset name is at most {PRESET_NAME_LENGTH} characters.")
     workspace = chat.workspace
-    if make_default and not is_admin(user, workspace):
+    if make_default and not can(user, Action.SET_DEFAULT_PRESET, workspace):
         raise ReplyRefused("Only the workspace's owners and admins can set its default preset.")
     with transaction.atomic():
         if make_default:
@@ -287,7 +295,7 @@ def apply_preset(chat: Chat, preset: Preset) -> None:
 
 
 def delete_preset(user, preset: Preset) -> None:
-    if preset.is_default and not is_admin(user, preset.workspace):
+    if preset.is_default and not can(user, Action.SET_DEFAULT_PRESET, preset.workspace):
         raise ReplyRefused("Only the workspace's owners and admins delete its default preset.")
     preset.delete()
 

@@ -12,19 +12,21 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from . import access, actions
-from .events import group_for_chat
+from playground.streaming import frames
+from playground.streaming.buffer import frame_buffer
+from playground.streaming.publisher import group_for
+
+from . import access
 from .generation import final_frame
-from .models import Message, Chat
-from .streambuffer import frame_buffer
+from .models import Chat, Message
 
 MAX_CLIENT_FRAME_BYTES = 4096
 CLOSE_NOT_FOUND = 4404
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    """The websocket of one chat. A comparison's page uses ComparisonConsumer, the same
-    protocol over the chats of all its columns."""
+    """The websocket of one chat. A comparison's page uses the same protocol over the chats
+    of all its columns (playground.comparisons.consumers)."""
 
     chat_ids: tuple = ()
     joined: tuple[str, ...] = ()
@@ -41,16 +43,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.chat_ids = tuple(s.pk for s in chats)
-        self.joined = tuple(group_for_chat(s.pk) for s in chats)
+        self.joined = tuple(group_for(s.pk) for s in chats)
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        for chat in chats:
-            await database_sync_to_async(actions.fail_stale_streams)(chat)
         streaming = await self._streaming_ids()
         for message_id in streaming:
             await self._send_state(message_id)
-        await self._send({"type": "ready", "streaming_ids": streaming})
+        await self._send(frames.ready(streaming))
 
     async def disconnect(self, code: int) -> None:
         for group in self.joined:
@@ -67,7 +67,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "ping":
-            await self._send({"type": "pong"})
+            await self._send(frames.pong())
         elif kind == "resync":
             message_id = frame.get("message_id")
             if not isinstance(message_id, int) or isinstance(message_id, bool):
@@ -96,7 +96,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))
 
     async def _error(self, text: str) -> None:
-        await self._send({"type": "error", "message": text})
+        await self._send(frames.error(text))
 
     @database_sync_to_async
     def _streaming_ids(self) -> list[int]:
@@ -117,35 +117,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error("No such message here.")
             return
         if not message.is_streaming:
-            await self._send(
-                await database_sync_to_async(final_frame)(message.pk, message.stream_seq)
-            )
+            final = await database_sync_to_async(final_frame)(message.pk, message.stream_seq)
+            await (self._send(final) if final else self._error("No such message here."))
             return
-        frames = await frame_buffer().read(message.pk)
+        kept = await frame_buffer().read(message.pk)
         seq, reasoning, content = message.stream_seq, message.reasoning, message.content
-        if frames is not None and frames.seq >= seq:
-            seq, reasoning, content = frames.seq, frames.reasoning, frames.content
+        if kept is not None and kept.seq >= seq:
+            seq, reasoning, content = kept.seq, kept.reasoning, kept.content
         await self._send(
-            {
-                "type": "snapshot",
-                "message_id": message.pk,
-                "seq": seq,
-                "reasoning": reasoning,
-                "content": content,
-                "started_at": _iso(message.started_at or message.created_at),
-                "first_token_at": _iso(message.first_token_at),
-                "thinking_ended_at": _iso(message.thinking_ended_at),
-            }
+            frames.snapshot(
+                message.pk,
+                seq,
+                reasoning,
+                content,
+                started_at=message.started_at or message.created_at,
+                first_token_at=message.first_token_at,
+                thinking_ended_at=message.thinking_ended_at,
+            )
         )
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-class ComparisonConsumer(ChatConsumer):
-    """The websocket of a comparison: the frames of every column's chat."""
-
-    def authorized_chats(self) -> list[Chat]:
-        comparison_id = self.scope["url_route"]["kwargs"]["comparison_id"]
-        return access.comparison_for(self.scope.get("user"), comparison_id).column_chats()

@@ -1,8 +1,9 @@
 """One reply, from the provider to the database and the viewers (design §3).
 
-``run_generation`` claims the assistant message, streams it through the llm layer, publishes
-coalesced numbered frames, saves the partial text every second, honours a stop between chunks,
-and finishes with one save, one usage record and one final frame.
+``run_generation`` (the job "chats.generate") claims the assistant message, streams it through
+the llm layer, publishes coalesced numbered frames, saves the partial text every second,
+honours a stop between chunks, and finishes with one save, one charge (billing.actions) and
+one final frame.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,11 +22,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from playground.billing import budgets
-from playground.billing.models import UsageRecord, charge
+from playground.billing import actions as billing
 from playground.llm.client import (
     ProviderConfig,
-    ProviderKind,
     StreamOutcome,
     build_client,
     normalizer_for,
@@ -35,13 +33,16 @@ from playground.llm.client import (
 from playground.llm.coalesce import Coalescer
 from playground.llm.errors import ErrorKind, ProviderError
 from playground.llm.normalize import StreamNormalizer, ThinkingFormat
-from playground.llm.params import MODEL_OUTPUT_LIMITS, Params, request_fields
+from playground.llm.params import Params
 from playground.llm.tokens import estimate_messages_tokens, estimate_tokens
-from playground.providers.models import kind_of
+from playground.streaming import frames, publisher
+from playground.streaming.cancellation import CancelRegistry
+from playground.streaming.dispatch import job
+from playground.streaming.looplocal import LoopLocal
 
-from . import cancellation, context, events
-from .looplocal import LoopLocal
-from .models import Message, Chat
+from . import prompt
+from .models import Message
+from .rendering import render_markdown, render_message_html
 
 logger = logging.getLogger(__name__)
 
@@ -78,96 +79,6 @@ class StreamState:
     @property
     def content_text(self) -> str:
         return "".join(self.content)
-
-
-def build_messages(message: Message) -> list[dict[str, str]]:
-    """The conversation along the branch that ends at the assistant message's parent."""
-    by_id = {m.pk: m for m in Message.objects.filter(chat_id=message.chat_id)}
-    path: list[Message] = []
-    node = by_id.get(message.parent_id)
-    while node is not None:
-        path.append(node)
-        node = by_id.get(node.parent_id)
-    return conversation(reversed(path))
-
-
-def conversation(path: Iterable[Message]) -> list[dict[str, str]]:
-    # Earlier thinking is not sent back: M1 reasons afresh each turn and it would cost input.
-    return [
-        {"role": m.role, "content": m.content}
-        for m in path
-        if m.content or m.role == Message.Role.USER
-    ]
-
-
-NEXT_MESSAGE_PLACEHOLDER = "(your next message)"
-
-
-def draft_request(chat: Chat, params: Params, kind: ProviderKind) -> dict:
-    """The request the next message would make with the settings as they stand; the message
-    itself is a placeholder."""
-    next_message = {"role": "user", "content": NEXT_MESSAGE_PLACEHOLDER}
-    ready = [d.pk for d in context.attached(chat) if d.is_ready]
-    opening = context.opening_messages(params, context.document_texts(ready))
-    request = {
-        "model": chat.model,
-        "messages": [*opening, *conversation(chat.branch()), next_message],
-        "stream_options": {"include_usage": True},
-    }
-    return request | request_fields(params, kind, chat.model)
-
-
-def continuation_request(
-    request: dict, thinking: str, thinking_tokens: int, kind: ProviderKind
-) -> dict:
-    """The request that continues a budget-stopped answer: the thinking so far, closed, as an
-    assistant prefill; the output left after it; no thinking budget (it is spent)."""
-    prefill = {"role": "assistant", "content": f"<think>\n{thinking.strip()}\n</think>\n\n"}
-    continuation = {**request, "messages": [*request["messages"], prefill]}
-    continuation["max_tokens"] = max(1, request.get("max_tokens", 0) - thinking_tokens)
-    extra = {
-        k: v
-        for k, v in (request.get("extra_body") or {}).items()
-        if k not in ("reasoning", "thinking_token_budget")
-    }
-    if kind in (ProviderKind.VLLM, ProviderKind.SIMULATOR):
-        extra |= {"continue_final_message": True, "add_generation_prompt": False}
-    if extra:
-        continuation["extra_body"] = extra
-    else:
-        continuation.pop("extra_body", None)
-    return continuation
-
-
-def requests_for(message: Message) -> list[dict]:
-    """Every request an answer was generated with, rebuilt exactly from what it recorded (its
-    settings, its branch, its thinking): the first, and a budget-forced one's continuation."""
-    first = build_request(message)
-    requests = [first]
-    if message.thinking_budget_hit and message.error_kind != ErrorKind.THINKING_BUDGET:
-        kind = kind_of(message.provider)
-        requests.append(
-            continuation_request(first, message.reasoning, message.thinking_budget_hit, kind)
-        )
-    return requests
-
-
-def build_request(message: Message) -> dict:
-    """The request exactly as sent, from the settings recorded on the answer."""
-    params = Params.from_dict(message.params)
-    opening = context.opening_messages(params, context.document_texts(message.documents))
-    request = {
-        "model": message.model,
-        "messages": opening + build_messages(message),
-        "stream_options": {"include_usage": True},
-    }
-    if not message.params:
-        # Answered before chats had settings: it was sent without sampling fields.
-        if message.model in MODEL_OUTPUT_LIMITS:
-            request["max_tokens"] = MODEL_OUTPUT_LIMITS[message.model]
-        return request
-    kind = kind_of(message.provider)
-    return request | request_fields(params, kind, message.model)
 
 
 _clients: LoopLocal[dict[ProviderConfig, openai.AsyncOpenAI]] = LoopLocal(dict)
@@ -297,6 +208,7 @@ class Generation:
         self.requests = [request]  # as sent: a budget-forced answer adds its continuation
         self._saved_seq = 0
         self.next_flush_at = 0.0  # monotonic; the hub's ticker sets it
+        self.finished = False
 
     # --- frames and partial saves ------------------------------------------------------------
 
@@ -306,18 +218,17 @@ class Generation:
         if batch is None:
             return
         state = self.state
-        frame = {
-            "type": "delta",
-            "message_id": self.message.pk,
-            "seq": batch.seq,
-            "reasoning": batch.reasoning,
-            "content": batch.content,
-            "reasoning_tokens": state.reasoning_chunks,
-            "content_tokens": state.content_chunks,
-            "first_token_at": _iso(state.first_token_at),
-            "thinking_ended_at": _iso(state.thinking_ended_at),
-        }
-        events.stream_frame(
+        frame = frames.delta(
+            self.message.pk,
+            batch.seq,
+            batch.reasoning,
+            batch.content,
+            reasoning_tokens=state.reasoning_chunks,
+            content_tokens=state.content_chunks,
+            first_token_at=state.first_token_at,
+            thinking_ended_at=state.thinking_ended_at,
+        )
+        publisher.stream_frame(
             self.chat_id, self.message.pk, frame, (batch.seq, batch.reasoning, batch.content)
         )
 
@@ -353,7 +264,7 @@ class Generation:
         self.message.thinking_budget_hit = budget
         if not config.supports_prefill:
             raise ProviderError(ErrorKind.THINKING_BUDGET, f"budget {budget:,} tokens")
-        continuation = continuation_request(
+        continuation = prompt.continuation_request(
             self.request, self.state.reasoning_text, self.state.reasoning_chunks, config.kind
         )
         self.requests.append(continuation)
@@ -382,7 +293,7 @@ class Generation:
         return False
 
     async def run(self) -> None:
-        cancel_event = cancellation.register(self.message.pk)
+        cancel_event = stops.register(self.message.pk)
         streams = hubs.get()
         streams.add(self)
         pump = asyncio.create_task(self._pump())
@@ -398,21 +309,24 @@ class Generation:
                 status, error = Message.Status.FAILED, pump.exception()
         finally:
             cancel_wait.cancel()
-            cancellation.unregister(self.message.pk)
+            stops.unregister(self.message.pk)
             streams.discard(self)
         self.flush()
         await self.finish(status, error)
 
     async def finish(self, status: str, error: BaseException | None) -> None:
+        """Save, charge and announce the end, once: a failure after the save (the frame) must
+        not save and charge the answer a second time."""
+        if self.finished:
+            return
+        self.finished = True
         seq = self.coalescer.seq + 1
         saved = await sync_to_async(self._save_final)(status, error, seq)
         frame = await sync_to_async(final_frame)(self.message.pk, seq) if saved else None
-        await events.end_stream(self.chat_id, self.message.pk, frame)
+        await publisher.end_stream(self.chat_id, self.message.pk, frame)
 
     def _save_final(self, status: str, error: BaseException | None, seq: int) -> bool:
-        """Save the finished answer; False if its chat was deleted meanwhile."""
-        from .rendering import render_markdown
-
+        """Save the finished answer and charge it; False if its chat was deleted meanwhile."""
         message = self.message
         message.reasoning = self.state.reasoning_text.strip()
         message.content = self.state.content_text
@@ -452,97 +366,73 @@ class Generation:
             message.prompt_tokens = sum(
                 estimate_messages_tokens(r.get("messages", [])) for r in self.requests
             )
-            message.reasoning_tokens = estimate_tokens(message.reasoning)
-            message.content_tokens = estimate_tokens(message.content)
+            # The counts the live view showed (a streamed chunk is a token), so a stopped
+            # answer keeps the figures it had a moment before.
+            message.reasoning_tokens = self.state.reasoning_chunks
+            message.content_tokens = self.state.content_chunks
         message.usage_estimated = not reported
+        cached = (usage.cached_tokens or 0) if reported else 0
         with transaction.atomic():
             # The chat may have been deleted while the answer was being written: never bring
-            # its row back (a plain save would insert it again).
-            if not Message.objects.select_for_update().filter(pk=message.pk).exists():
-                # What it used is still charged, and its reservation settled.
-                charged = self._record_usage(message, usage if reported else None, orphan=True)
-                budgets.settle(message.pk, charged)
-                return False
-            message.save(force_update=True)
-            charged = self._record_usage(message, usage if reported else None)
-            budgets.settle(message.pk, charged)
-        return True
-
-    def _record_usage(self, message: Message, usage, orphan: bool = False) -> int:
-        """Exactly one usage record per generation; a second settle finds it and stops. What
-        it cost, in micro-dollars. ``orphan``: the answer's chat was deleted meanwhile; its
-        record stays, without the answer (a generation ends once, so it is made once)."""
-        if status_sent_nothing(message):
-            return 0
-        prompt = message.prompt_tokens or 0
-        cached = (usage.cached_tokens or 0) if usage else 0
-        completion = (message.reasoning_tokens or 0) + (message.content_tokens or 0)
-        fields = {
-            "workspace_id": message.chat.workspace_id,
-            "chat_id": None if orphan else message.chat_id,
-            "user_id": message.author_id,
-            "provider_name": message.provider_name,
-            "model": message.model,
-            "prompt_tokens": prompt,
-            "cached_tokens": cached,
-            "completion_tokens": completion,
-            "reasoning_tokens": message.reasoning_tokens or 0,
-            "estimated": usage is None,
-            **charge(
-                message.provider, message.model, message.created_at, prompt, cached, completion
-            ),
-        }
-        if orphan:
-            record = UsageRecord.objects.create(message=None, **fields)
-        else:
-            record, _ = UsageRecord.objects.get_or_create(message=message, defaults=fields)
-        return record.cost_micros or 0
+            # its row back (a plain save would insert it again). What it used is still charged.
+            exists = Message.objects.select_for_update().filter(pk=message.pk).exists()
+            if exists:
+                message.save(force_update=True)
+            billing.charge_answer(spend_of(message, cached), answer_exists=exists)
+        return exists
 
 
-def settle_interrupted(message_ids: list[int]) -> None:
+def spend_of(message: Message, cached_tokens: int = 0) -> billing.Spend:
+    """What an answer used, for billing, from the counts saved on it."""
+    reasoning, content = message.reasoning_tokens or 0, message.content_tokens or 0
+    return billing.Spend(
+        message_id=message.pk,
+        workspace_id=message.chat.workspace_id,
+        chat_id=message.chat_id,
+        user_id=message.author_id,
+        provider=message.provider,
+        provider_name=message.provider_name,
+        model=message.model,
+        asked_at=message.created_at,
+        prompt_tokens=message.prompt_tokens or 0,
+        cached_tokens=cached_tokens,
+        completion_tokens=reasoning + content,
+        reasoning_tokens=reasoning,
+        estimated=message.usage_estimated,
+        # A request refused before any token (an HTTP error) is not billed by providers.
+        billable=not (message.status == Message.Status.FAILED and message.first_token_at is None),
+    )
+
+
+def charge_interrupted(message_ids: list[int]) -> None:
     """Answers whose generation died (a restarted server, a lost worker): what they used is
     estimated from the text they saved, recorded as estimated, and their reservations settled
     to it. An answer that never got a token cost nothing."""
     for message in Message.objects.filter(pk__in=message_ids).select_related("chat", "provider"):
-        charged = 0
         if message.first_token_at is not None:
-            message.prompt_tokens = estimate_messages_tokens(build_request(message)["messages"])
+            request = prompt.build_request(message)
+            message.prompt_tokens = estimate_messages_tokens(request["messages"])
             message.reasoning_tokens = estimate_tokens(message.reasoning)
             message.content_tokens = estimate_tokens(message.content)
             message.usage_estimated = True
-            with transaction.atomic():
-                message.save(
-                    update_fields=[
-                        "prompt_tokens",
-                        "reasoning_tokens",
-                        "content_tokens",
-                        "usage_estimated",
-                    ]
-                )
-                charged = Generation._record_usage(None, message, None)
-        budgets.settle(message.pk, charged)
+            message.save(
+                update_fields=[
+                    "prompt_tokens",
+                    "reasoning_tokens",
+                    "content_tokens",
+                    "usage_estimated",
+                ]
+            )
+        billing.charge_answer(spend_of(message))
 
 
-def status_sent_nothing(message: Message) -> bool:
-    """A request refused before any token (HTTP error) is not billed by providers."""
-    return message.status == Message.Status.FAILED and message.first_token_at is None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def final_frame(message_id: int, seq: int) -> dict:
-    from .views import render_message_html
-
-    message = Message.objects.select_related("chat", "provider").get(pk=message_id)
-    return {
-        "type": "final",
-        "message_id": message.pk,
-        "seq": seq,
-        "status": message.status,
-        "html": render_message_html(message),
-    }
+def final_frame(message_id: int, seq: int) -> frames.Frame | None:
+    """The end of an answer as viewers see it; None when the answer is gone (its chat was
+    deleted)."""
+    message = Message.objects.select_related("chat", "provider").filter(pk=message_id).first()
+    if message is None:
+        return None
+    return frames.final(message.pk, seq, message.status, render_message_html(message))
 
 
 def claim(message_id: int) -> tuple[Message, dict] | None:
@@ -556,9 +446,23 @@ def claim(message_id: int) -> tuple[Message, dict] | None:
     if not taken:
         return None
     message = Message.objects.select_related("provider", "chat").get(pk=message_id)
-    return message, build_request(message)
+    return message, prompt.build_request(message)
 
 
+async def _stopped_among(message_ids: list[int]) -> list[int]:
+    return [
+        pk
+        async for pk in Message.objects.filter(
+            pk__in=message_ids, cancel_requested=True
+        ).values_list("pk", flat=True)
+    ]
+
+
+# The answers being written in this process; a stop sets the flag, then wakes the answer here.
+stops = CancelRegistry(_stopped_among)
+
+
+@job("chats.generate")
 async def run_generation(message_id: int) -> None:
     claimed = await sync_to_async(claim)(message_id)
     if claimed is None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
 
 
 class ChatQuerySet(models.QuerySet):
@@ -11,34 +13,9 @@ class ChatQuerySet(models.QuerySet):
         """Chats in every workspace the user belongs to."""
         return self.filter(workspace__memberships__user=user)
 
-    def chats(self) -> ChatQuerySet:
+    def standalone(self) -> ChatQuerySet:
         """Chats that are chats of their own, not columns of a comparison."""
         return self.filter(comparison__isnull=True)
-
-
-class Comparison(models.Model):
-    """One prompt sent to 2 to 4 configurations side by side. Each column is a chat of its
-    own (hidden from the chat list), so it streams, retries and records exactly like a chat."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey(
-        "workspaces.Workspace", on_delete=models.CASCADE, related_name="comparisons"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comparisons"
-    )
-    title = models.CharField(max_length=200, default="New comparison")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
-
-    class Meta:
-        ordering = ["-updated_at"]
-
-    def __str__(self) -> str:
-        return self.title
-
-    def column_chats(self) -> list[Chat]:
-        return list(self.columns.select_related("provider").order_by("column"))
 
 
 class Chat(models.Model):
@@ -58,7 +35,11 @@ class Chat(models.Model):
     params = models.JSONField(default=dict, blank=True)
     # Set for a column of a comparison; such chats are shown only on the comparison's page.
     comparison = models.ForeignKey(
-        Comparison, on_delete=models.CASCADE, null=True, blank=True, related_name="columns"
+        "comparisons.Comparison",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="columns",
     )
     column = models.PositiveSmallIntegerField(default=0)  # 1 to 4 in a comparison, left to right
     # The message the chat shows: the end of the branch that is sent, metered and exported.
@@ -76,23 +57,45 @@ class Chat(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("chats:chat", args=[self.pk])
+
     @property
     def group_name(self) -> str:
         return f"chat.{self.pk.hex}"
 
-    def leaf(self) -> Message | None:
-        """The newest message: the end of the branch the chat shows."""
-        return self.messages.order_by("-created_at", "-pk").first()
-
     def branch(self) -> list[Message]:
-        """Messages from the root to the newest one, following parent links."""
-        by_id = {m.pk: m for m in self.messages.select_related("usage_record")}
-        leaf = max(by_id.values(), key=lambda m: (m.created_at, m.pk), default=None)
-        path: list[Message] = []
-        while leaf is not None:
-            path.append(leaf)
-            leaf = by_id.get(leaf.parent_id)
-        return path[::-1]
+        """The messages from the root to the tip: what the chat shows and sends."""
+        return list(Message.objects.chat_branch(self.pk).select_related("usage_record", "provider"))
+
+
+class MessageQuerySet(models.QuerySet):
+    def branch(self, tip_id: int | None) -> MessageQuerySet:
+        """The messages from the root to ``tip_id``, root first."""
+        if tip_id is None:
+            return self.none()
+        return self._path("%s", tip_id)
+
+    def chat_branch(self, chat_id) -> MessageQuerySet:
+        """The messages from the root to the chat's tip as it is in the database now (not as a
+        loaded chat object remembers it), root first."""
+        tip = f"(SELECT tip_id FROM {Chat._meta.db_table} WHERE id = %s)"
+        return self._path(tip, Chat._meta.pk.get_db_prep_value(chat_id, connection))
+
+    def _path(self, start_sql: str, param) -> MessageQuerySet:
+        """One query: a recursive CTE over parent links (PostgreSQL and SQLite), not a walk
+        over every message of the chat."""
+        table = self.model._meta.db_table
+        path = RawSQL(  # noqa: S611
+            # Table names come from the models; the start is a parameter.
+            f"WITH RECURSIVE branch(id, parent_id) AS ("  # noqa: S608
+            f"SELECT id, parent_id FROM {table} WHERE id = {start_sql} "
+            f"UNION ALL SELECT m.id, m.parent_id FROM {table} AS m "
+            "JOIN branch ON m.id = branch.parent_id) SELECT id FROM branch",
+            (param,),
+        )
+        # Along one branch a parent is always older than its child.
+        return self.filter(pk__in=path).order_by("created_at", "pk")
 
 
 class Message(models.Model):
@@ -156,6 +159,8 @@ class Message(models.Model):
     thinking_ended_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = MessageQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["chat", "status"])]
@@ -191,6 +196,16 @@ class Message(models.Model):
             return None
         seconds = (self.finished_at - self.first_token_at).total_seconds()
         return round(tokens / seconds, 1) if seconds > 0 else None
+
+    @property
+    def stopped_at_output_limit(self) -> int | None:
+        """The max output tokens that cut this answer short (the provider said "length"), or
+        None when it ended of itself: an answer cut there looks complete, even when empty."""
+        if self.status != self.Status.COMPLETE or self.finish_reason != "length":
+            return None
+        from playground.llm.params import Params, output_limit
+
+        return Params.from_dict(self.params).max_tokens or output_limit(self.model)
 
 
 class Preset(models.Model):

@@ -7,6 +7,7 @@ outside the allow-list (scripts, event handlers, javascript: links) from what re
 from __future__ import annotations
 
 import nh3
+from django.template.loader import render_to_string
 from markdown_it import MarkdownIt
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
@@ -72,3 +73,9 @@ def render_markdown(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def render_message_html(message) -> str:
+    """One message as the chat shows it: for pages, for the frames that add messages, and for
+    an answer's final frame."""
+    return render_to_string("chats/chat.html#message", {"message": message})

@@ -1,8 +1,7 @@
 from django.urls import path
 
-from .consumers import ComparisonConsumer, ChatConsumer
+from .consumers import ChatConsumer
 
 websocket_urlpatterns = [
     path("ws/chat/<str:chat_id>/", ChatConsumer.as_asgi()),
-    path("ws/compare/<str:comparison_id>/", ComparisonConsumer.as_asgi()),
 ]

@@ -10,48 +10,30 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh, reswap, retarget
 
 from playground.billing import budgets
-from playground.documents import processing
 from playground.documents.models import Document
 from playground.llm import snippets
 from playground.llm.client import ProviderKind
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
 from playground.providers.models import Provider, default_provider, kind_of
-from playground.workspaces.access import personal_workspace
+from playground.workspaces.policy import Action
 
-from . import access, actions, context
+from . import access, actions, prompt
 from .forms import ParamsForm
-from .generation import draft_request, requests_for
-from .models import Comparison, Message, Preset, Chat
+from .models import Chat, Message, Preset
+from .rendering import render_message_html
 
-SIDEBAR_LIMIT = 200
 LIBRARY_CHOICES = 100
-
-
-def render_message_html(message: Message) -> str:
-    return render_to_string("chats/chat.html#message", {"message": message})
-
-
-def sidebar_context(user) -> dict:
-    """The chats and the latest comparisons of the user's workspaces, for the sidebar."""
-    chats = Chat.objects.for_user(user).chats().only("id", "title", "updated_at")
-    comparisons = Comparison.objects.filter(workspace__memberships__user=user).only(
-        "id", "title", "updated_at"
-    )
-    return {
-        "chats": list(chats[:SIDEBAR_LIMIT]),
-        "comparisons": list(comparisons[:SIDEBAR_LIMIT]),
-    }
 
 
 def model_choices() -> list[Provider]:
     return list(Provider.objects.enabled())
 
 
-def _documents_context(chat: Chat) -> dict:
-    attached = context.attached(chat)
-    processing.requeue_stalled(attached)
+def _documents_context(chat: Chat, branch: list[Message]) -> dict:
+    attached = prompt.attached(chat)
     library = (
         Document.objects.filter(workspace_id=chat.workspace_id, status=Document.Status.READY)
         .exclude(pk__in=[d.pk for d in attached])
@@ -60,23 +42,21 @@ def _documents_context(chat: Chat) -> dict:
     return {
         "attached_documents": attached,
         "library_documents": list(library),
-        "meter": context.report(chat),
+        "meter": prompt.report(chat, branch=branch),
     }
 
 
-def _page(
-    request: HttpRequest, chat: Chat | None, status: int = 200, **extra
-) -> HttpResponse:
+def _page(request: HttpRequest, chat: Chat | None, status: int = 200, **extra) -> HttpResponse:
     provider = chat.provider if chat else default_provider()
+    branch = chat.branch() if chat else []
     if chat is not None:
         form = extra.pop("settings_form", None) or _settings_form(chat)
-        extra = {**_settings_context(chat, form), **_documents_context(chat), **extra}
+        extra = {**_settings_context(chat, form), **_documents_context(chat, branch), **extra}
         standings = budgets.standings(chat.workspace_id, request.user)
         extra["budget_warnings"] = [s for s in standings if s.level != "ok"]
     context = {
         "chat": chat,
-        "branch": chat.branch() if chat else [],
-        **sidebar_context(request.user),
+        "branch": branch,
         "providers": model_choices(),
         "current_provider": provider,
         "max_upload_files": settings.PLAYGROUND["DOCUMENT_MAX_FILES_PER_UPLOAD"],
@@ -91,7 +71,7 @@ def _page(
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    latest = Chat.objects.for_user(request.user).chats().first()
+    latest = Chat.objects.for_user(request.user).standalone().first()
     if latest is not None and not request.GET.get("new"):
         return redirect("chats:chat", chat_id=latest.pk)
     return _page(request, None)
@@ -108,8 +88,7 @@ def new_chat(request: HttpRequest) -> HttpResponse:
 def chat_detail(request: HttpRequest, chat_id) -> HttpResponse:
     chat = access.any_chat_for(request.user, chat_id)
     if chat.comparison_id:  # a column is shown, and answered, on its comparison's page
-        return redirect("chats:comparison", comparison_id=chat.comparison_id)
-    actions.fail_stale_streams(chat)
+        return redirect("comparisons:detail", comparison_id=chat.comparison_id)
     return _page(request, chat, settings_open=request.GET.get("settings") == "open")
 
 
@@ -139,9 +118,7 @@ def _refused(request: HttpRequest, chat: Chat | None, error: str, text: str) -> 
             },
             status=422,
         )
-        response["HX-Retarget"] = "#composer"
-        response["HX-Reswap"] = "outerHTML"
-        return response
+        return reswap(retarget(response, "#composer"), "outerHTML")
     return _page(request, chat, status=422, composer_error=error, draft=text)
 
 
@@ -152,22 +129,18 @@ def start_chat(request: HttpRequest) -> HttpResponse:
     text = request.POST.get("text", "")
     provider, model = _selected_model(request)
     try:
-        actions.clean_message_text(text)
-        actions.choose_model(provider or default_provider(), model)
-    except actions.ReplyRefused as refusal:
+        chat = actions.start_chat(request.workspace, request.user, text, provider, model)
+    except actions.ReplyRefused as refusal:  # nothing was created
         return _refused(request, None, str(refusal), text)
-    chat = actions.create_chat(personal_workspace(request.user), request.user, provider, model)
-    actions.start_reply(chat, request.user, text)
-    response = redirect("chats:chat", chat_id=chat.pk)
     if request.htmx:
-        return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
-    return response
+        return HttpResponseClientRedirect(chat.get_absolute_url())
+    return redirect(chat)
 
 
 @login_required
 @require_POST
 def send_message(request: HttpRequest, chat_id) -> HttpResponse:
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     text = request.POST.get("text", "")
     title = chat.title
     try:
@@ -188,15 +161,15 @@ def send_message(request: HttpRequest, chat_id) -> HttpResponse:
 @login_required
 @require_POST
 def set_model(request: HttpRequest, chat_id) -> HttpResponse:
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     provider, model = _selected_model(request)
     try:
         provider, model = actions.choose_model(provider, model)
     except actions.ReplyRefused as refusal:
         if request.htmx:
-            return HttpResponse(str(refusal), status=422)
+            return HttpResponse(str(refusal), status=422, content_type="text/plain")
         flash.error(request, str(refusal))
-        return redirect("chats:chat", chat_id=chat.pk)
+        return redirect(chat)
     chat.provider, chat.model = provider, model
     chat.save(update_fields=["provider", "model", "updated_at"])
     if request.htmx:
@@ -227,7 +200,7 @@ def _settings_context(chat: Chat, form: ParamsForm, saved: bool = False) -> dict
 @require_POST
 def chat_settings(request: HttpRequest, chat_id) -> HttpResponse:
     """Save the chat's sampling and thinking settings; a bad value is named at its field."""
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     form = _settings_form(chat, request.POST)
     if form.is_valid():
         chat.params = form.params.as_dict()
@@ -282,7 +255,7 @@ def chat_code(request: HttpRequest, chat_id) -> HttpResponse:
     context = {
         "message": None,
         "chat": chat,
-        "requests": _code_views([draft_request(chat, params, kind)], base_url, kind),
+        "requests": _code_views([prompt.draft_request(chat, params, kind)], base_url, kind),
         "base_url": base_url,
     }
     return render(request, "chats/details.html", context)
@@ -300,11 +273,11 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
     details = {
         "message": message,
         "chat": message.chat,
-        "requests": _code_views(requests_for(message), base_url, kind),
+        "requests": _code_views(prompt.requests_for(message), base_url, kind),
         "base_url": base_url,
         "usage_raw": json.dumps(message.usage_raw, indent=2) if message.usage_raw else "",
         "thinking_budget": Params.from_dict(message.params).thinking_budget,
-        "document_names": [name for _, name in context.document_names(message.documents)],
+        "document_names": [name for _, name in prompt.document_names(message.documents)],
         "timings": [
             ("Queued", message.created_at),
             ("Started", message.started_at),
@@ -324,7 +297,7 @@ def _back_to_settings(chat: Chat) -> HttpResponse:
 @require_POST
 def save_preset(request: HttpRequest, chat_id) -> HttpResponse:
     """The chat's current settings as a named preset of its workspace."""
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     try:
         preset, created = actions.save_preset(
             chat,
@@ -348,7 +321,7 @@ def _preset_for(chat: Chat, preset_id) -> Preset:
 
 def _on_preset(request: HttpRequest, chat_id, act, done: str) -> HttpResponse:
     """Act on a preset of the chat's workspace, then say what happened in the drawer."""
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     preset = _preset_for(chat, request.POST.get("preset"))
     try:
         act(chat, preset)
@@ -379,7 +352,7 @@ def delete_preset(request: HttpRequest, chat_id) -> HttpResponse:
 @login_required
 @require_POST
 def stop_message(request: HttpRequest, message_id) -> HttpResponse:
-    message = access.message_for(request.user, message_id)
+    message = access.message_for(request.user, message_id, Action.CHAT)
     actions.request_stop(message)
     if request.htmx:
         return HttpResponse(status=204)
@@ -389,22 +362,22 @@ def stop_message(request: HttpRequest, message_id) -> HttpResponse:
 @login_required
 @require_POST
 def retry_message(request: HttpRequest, message_id) -> HttpResponse:
-    message = access.message_for(request.user, message_id)
+    message = access.message_for(request.user, message_id, Action.CHAT)
     try:
         actions.retry_reply(message, request.user)
     except actions.ReplyRefused as refusal:
         if request.htmx:
-            return HttpResponse(str(refusal), status=422)
+            return HttpResponse(str(refusal), status=422, content_type="text/plain")
         flash.error(request, str(refusal))
     if request.htmx:
-        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+        return HttpResponseClientRefresh()
     return redirect("chats:chat", chat_id=message.chat_id)
 
 
 @login_required
 @require_POST
 def rename_chat(request: HttpRequest, chat_id) -> HttpResponse:
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     title = " ".join(request.POST.get("title", "").split())[:200]
     if not title:
         flash.error(request, "A title cannot be empty.")
@@ -417,7 +390,7 @@ def rename_chat(request: HttpRequest, chat_id) -> HttpResponse:
 @login_required
 @require_POST
 def delete_chat(request: HttpRequest, chat_id) -> HttpResponse:
-    chat = access.chat_for(request.user, chat_id)
+    chat = access.chat_for(request.user, chat_id, Action.CHAT)
     for message_id in chat.messages.filter(status=Message.Status.STREAMING).values_list(
         "pk", flat=True
     ):

@@ -73,7 +73,7 @@ def store_upload(workspace, user, uploaded: UploadedFile) -> tuple[Document, boo
     except IntegrityError:  # the same content, uploaded at the same moment
         document.file.delete(save=False)
         return _again(Document.objects.get(workspace=workspace, sha256=sha256)), False
-    transaction.on_commit(lambda: processing.dispatch(document.pk))
+    transaction.on_commit(lambda: processing.start_reading(document.pk))
     return document, True
 
 
@@ -84,7 +84,7 @@ def _again(document: Document) -> Document:
             status=Document.Status.QUEUED, progress=0.0, error_kind="", error_message=""
         )
         document.refresh_from_db()
-        transaction.on_commit(lambda: processing.dispatch(document.pk))
+        transaction.on_commit(lambda: processing.start_reading(document.pk))
     return document
 
 

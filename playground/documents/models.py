@@ -129,9 +129,7 @@ class Attachment(models.Model):
     """A document in a chat's context. Documents go into its requests in the order they were
     attached (a stable prefix, so provider prompt caching can work across turns)."""
 
-    chat = models.ForeignKey(
-        "chats.Chat", on_delete=models.CASCADE, related_name="attachments"
-    )
+    chat = models.ForeignKey("chats.Chat", on_delete=models.CASCADE, related_name="attachments")
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True

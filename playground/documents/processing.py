@@ -2,16 +2,16 @@
 memory limits (playground.documents.isolated), with its progress published to the chats it is
 attached to.
 
-In the embedded mode it runs on a small thread pool of the server process; in production in a
-Celery worker (``extract_document``). Either way one function does the work: ``process``.
+It is the job "documents.extract" of the one dispatch switch (playground.streaming.dispatch):
+on a small thread pool of the server process in the embedded mode, in a Celery worker in
+production. Either way one function does the work: ``process``. The sweeper reads again what a
+lost worker or a restarted server left half read.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +21,9 @@ from django.db import close_old_connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from playground.chats import events
 from playground.llm.tokens import count_tokens
+from playground.streaming import frames, publisher, sweeper
+from playground.streaming.dispatch import dispatch, job
 
 from .extract import ExtractionError, Limits
 from .isolated import extract_isolated
@@ -32,10 +33,7 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_STEP = 0.05  # publish at most every 5 %…
 PROGRESS_SECONDS = 0.5  # …or half a second
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-_pending: set[Future] = set()
+EXTRACT = "documents.extract"
 
 
 def limits() -> Limits:
@@ -50,59 +48,43 @@ def limits() -> Limits:
     )
 
 
-def dispatch(document_id: int) -> None:
-    """Start reading a document (call after its row has committed)."""
-    if settings.PLAYGROUND_TASKS == "celery":
-        from .tasks import extract_document
-
-        extract_document.delay(document_id)
-        return
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(
-                max_workers=settings.PLAYGROUND["DOCUMENT_EXTRACTIONS_AT_ONCE"],
-                thread_name_prefix="extract",
-            )
-    future = _executor.submit(process, document_id)
-    _pending.add(future)
-    future.add_done_callback(_pending.discard)
+def start_reading(document_id: int) -> None:
+    """Read a document off the request path (call after its row has committed)."""
+    dispatch(EXTRACT, document_id)
 
 
-def requeue_stalled(documents: list[Document]) -> None:
-    """Documents whose reading stopped without an end (a restarted server or a lost worker
-    task): queue them again. Judged by the time since their last progress."""
+@sweeper.sweep_job
+def requeue_stalled() -> int:
+    """Documents whose reading stopped without an end (a lost worker task): queue them
+    again. Judged by the time since their last progress."""
     grace = timedelta(seconds=settings.PLAYGROUND["DOCUMENT_EXTRACT_SECONDS"] + 60)
     cutoff = timezone.now() - grace
-    for document in documents:
-        if not document.is_pending or document.updated_at > cutoff:
-            continue
-        requeued = Document.objects.filter(
-            pk=document.pk, status=document.status, updated_at__lte=cutoff
-        ).update(status=Document.Status.QUEUED, progress=0.0, updated_at=timezone.now())
-        if requeued:
-            document.status, document.progress = Document.Status.QUEUED, 0.0
-            transaction.on_commit(lambda pk=document.pk: dispatch(pk))
+    return _requeue(
+        Document.objects.filter(
+            status__in=[Document.Status.QUEUED, Document.Status.EXTRACTING],
+            updated_at__lte=cutoff,
+        )
+    )
 
 
+@sweeper.after_restart
 def requeue_after_restart() -> int:
     """Embedded mode start-up: no reading of an earlier server process can still be running,
     so every document it left pending is read again."""
-    pending = list(
-        Document.objects.filter(
-            status__in=[Document.Status.QUEUED, Document.Status.EXTRACTING]
-        ).values_list("pk", flat=True)
+    return _requeue(
+        Document.objects.filter(status__in=[Document.Status.QUEUED, Document.Status.EXTRACTING])
     )
-    Document.objects.filter(pk__in=pending).update(status=Document.Status.QUEUED, progress=0.0)
-    for document_id in pending:
-        dispatch(document_id)
-    return len(pending)
 
 
-def wait_idle(timeout: float = 120.0) -> None:
-    """Wait for this process's in-process extractions (tests, shutdown)."""
-    for future in list(_pending):
-        future.result(timeout=timeout)
+def _requeue(documents) -> int:
+    ids = list(documents.values_list("pk", flat=True))
+    # Only rows still pending: one finished meanwhile keeps its result.
+    Document.objects.filter(
+        pk__in=ids, status__in=[Document.Status.QUEUED, Document.Status.EXTRACTING]
+    ).update(status=Document.Status.QUEUED, progress=0.0, updated_at=timezone.now())
+    for document_id in ids:
+        transaction.on_commit(lambda pk=document_id: start_reading(pk))
+    return len(ids)
 
 
 @dataclass(frozen=True)
@@ -112,21 +94,13 @@ class _ChatRef:
 
 def _publish(document: Document) -> None:
     """The document's chip, to every chat it is attached to."""
-    for chat_id in Attachment.objects.filter(document=document).values_list(
-        "chat_id", flat=True
-    ):
+    for chat_id in Attachment.objects.filter(document=document).values_list("chat_id", flat=True):
         html = render_to_string(
             "documents/attachments.html#chip",
             {"document": document, "chat": _ChatRef(chat_id)},
         )
-        frame = {
-            "type": "document",
-            "document_id": document.pk,
-            "status": document.status,
-            "progress": document.percent,
-            "html": html,
-        }
-        events.publish_sync(chat_id, frame)
+        frame = frames.document(document.pk, document.status, document.percent, html)
+        publisher.publish_sync(chat_id, frame)
 
 
 class _Progress:
@@ -150,6 +124,7 @@ class _Progress:
         _publish(self.document)
 
 
+@job(EXTRACT)
 def process(document_id: int) -> None:
     """Extract, count and save one document; a bad file fails alone, with a reason."""
     close_old_connections()

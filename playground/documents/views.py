@@ -12,21 +12,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground.chats import access as chat_access
 from playground.chats import actions as chat_actions
-from playground.chats import context
+from playground.chats import prompt
 from playground.chats.models import Chat
-from playground.chats.views import sidebar_context
-from playground.workspaces.access import personal_workspace
+from playground.workspaces.policy import Action
 
-from . import access, actions, processing
+from . import access, actions
 from .models import Document
 
 TEXT_PREVIEW_CHARS = 200_000
 
 
 def _chip(request: HttpRequest, document: Document, chat: Chat | None) -> HttpResponse:
-    return render(
-        request, "documents/attachments.html#chip", {"document": document, "chat": chat}
-    )
+    return render(request, "documents/attachments.html#chip", {"document": document, "chat": chat})
 
 
 @login_required
@@ -39,8 +36,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         return HttpResponse("Choose a file to upload.", status=422, content_type="text/plain")
     chat = None
     if request.POST.get("chat"):
-        chat = chat_access.chat_for(request.user, request.POST["chat"])
-    workspace = chat.workspace if chat else personal_workspace(request.user)
+        chat = chat_access.chat_for(request.user, request.POST["chat"], Action.CHAT)
+    workspace = chat.workspace if chat else request.workspace
     try:
         document, _ = actions.store_upload(workspace, request.user, uploaded)
     except actions.UploadRefused as refusal:
@@ -63,7 +60,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def attach(request: HttpRequest, chat_id) -> HttpResponse:
-    chat = chat_access.chat_for(request.user, chat_id)
+    chat = chat_access.chat_for(request.user, chat_id, Action.CHAT)
     document = access.document_for(request.user, request.POST.get("document"))
     try:
         actions.attach(chat, document, request.user)
@@ -77,7 +74,7 @@ def attach(request: HttpRequest, chat_id) -> HttpResponse:
 @login_required
 @require_POST
 def detach(request: HttpRequest, chat_id, document_id) -> HttpResponse:
-    chat = chat_access.chat_for(request.user, chat_id)
+    chat = chat_access.chat_for(request.user, chat_id, Action.CHAT)
     document = access.document_for(request.user, document_id)
     actions.detach(chat, document)
     if request.htmx:
@@ -104,7 +101,7 @@ def context_meter(request: HttpRequest, chat_id) -> HttpResponse:
     return render(
         request,
         "documents/attachments.html#meter",
-        {"chat": chat, "meter": context.report(chat, draft=draft)},
+        {"chat": chat, "meter": prompt.report(chat, draft=draft)},
     )
 
 
@@ -112,11 +109,10 @@ def context_meter(request: HttpRequest, chat_id) -> HttpResponse:
 @require_GET
 def library(request: HttpRequest) -> HttpResponse:
     documents = list(Document.objects.for_user(request.user).select_related("uploaded_by")[:500])
-    processing.requeue_stalled(documents)
     return render(
         request,
         "documents/library.html",
-        {**sidebar_context(request.user), "documents": documents},
+        {"documents": documents},
     )
 
 
@@ -131,7 +127,6 @@ def document_detail(request: HttpRequest, document_id) -> HttpResponse:
         request,
         "documents/detail.html",
         {
-            **sidebar_context(request.user),
             "document": document,
             "text": text,
             "shortened": document.chars > TEXT_PREVIEW_CHARS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from .models import Membership, Workspace
+from .models import Workspace
 
 
 def personal_workspace(user) -> Workspace:
@@ -21,8 +21,9 @@ def workspace_for(user, workspace_id: int) -> Workspace:
         raise Http404("No such workspace") from None
 
 
-def is_admin(user, workspace) -> bool:
-    """An owner or admin of the workspace: sets its default preset and its budgets."""
-    return workspace.memberships.filter(
-        user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-    ).exists()
+def current_workspace(request) -> Workspace:
+    """The workspace a request works in: where a new chat, comparison or upload goes and whose
+    presets and budgets apply. Resolved here only (``request.workspace``, set by
+    ``CurrentWorkspaceMiddleware``). Every user has a personal workspace; choosing a team
+    workspace comes with team workspaces (issue 14)."""
+    return personal_workspace(request.user)

@@ -21,7 +21,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from playground.accounts.actions import sign_up  # noqa: E402
-from playground.billing import budgets  # noqa: E402
+from playground.billing import actions as billing  # noqa: E402
 from playground.billing.models import Budget, BudgetMonth  # noqa: E402
 from playground.workspaces.access import personal_workspace  # noqa: E402
 
@@ -41,11 +41,11 @@ def main(racers: int, amount: int, cap: int) -> None:
         try:
             start.wait()
             with transaction.atomic():
-                budgets.reserve(workspace.pk, user, amount)
+                billing.reserve(workspace.pk, user, amount)
                 # Hold the transaction open a moment so the racers overlap for real.
                 connection.cursor().execute("SELECT pg_sleep(0.05)")
             outcome = "admitted"
-        except budgets.BudgetExceeded:
+        except billing.BudgetExceeded:
             outcome = "refused"
         finally:
             connection.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from playground.billing import actions as billing
 from playground.billing import budgets
 from playground.billing.models import Budget, BudgetMonth, Reservation, UsageRecord
-from playground.chats import actions, runner
-from playground.chats.generation import settle_interrupted
+from playground.chats import actions
+from playground.chats.generation import charge_interrupted
 from playground.chats.models import Message
+from playground.streaming import runner
 from playground.workspaces.access import personal_workspace
 from tests.chats.helpers import new_chat
 
@@ -47,7 +49,7 @@ def test_an_answer_holds_its_worst_case_then_is_settled_to_its_cost(owner, simul
     row = month(budget)
     assert reservation.settled_at is not None
     assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros > 0
-    assert not budgets.settle(answer.pk, 999_999)  # a second settle changes nothing
+    assert not billing.settle(answer.pk, 999_999)  # a second settle changes nothing
     assert month(budget).spent_micros == record.cost_micros
 
 
@@ -109,7 +111,7 @@ def test_an_interrupted_answer_is_settled_to_an_estimate(owner, simulator):
     Reservation.objects.filter(message_id=answer.pk).update(settled_at=None)
     BudgetMonth.objects.update(spent_micros=0, reserved_micros=10_000)
     Reservation.objects.filter(message_id=answer.pk).update(amount_micros=10_000)
-    settle_interrupted([answer.pk])
+    charge_interrupted([answer.pk])
     record = UsageRecord.objects.get(message=answer)
     assert record.estimated and record.cost_micros > 0
     row = month(budget)
@@ -173,7 +175,7 @@ def test_a_cap_set_mid_month_counts_what_was_spent_before_it(owner, simulator):
 
 
 def test_the_compare_page_warns_too(owner, owner_client, simulator):
-    from playground.chats import compare
+    from playground.comparisons import actions as compare
     from playground.llm.params import Params
 
     budget = cap(owner, "1.00")

@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from playground.billing.models import Price, UsageRecord, charge, price_for
-from playground.chats import actions, runner
+from playground.chats import actions
 from playground.chats.models import Message
 from playground.llm.pricing import MINIMAX_M1, PriceError, cost, micros, validate_tiers
+from playground.streaming import runner
 from tests.chats.helpers import new_chat
 
 M1 = [
@@ -96,10 +97,11 @@ def test_every_answer_is_charged_once_at_its_tier(owner, simulator):
     assert record.tier == "input up to 200k" and record.price is None
     assert record.completion_tokens == 150
     # A second settle finds the record and changes nothing.
-    from playground.chats.generation import Generation
+    from playground.billing.actions import charge_answer
+    from playground.chats.generation import spend_of
 
-    answer = Message.objects.get(pk=answer.pk)
-    Generation._record_usage(None, answer, None)
+    answer = Message.objects.select_related("chat", "provider").get(pk=answer.pk)
+    charge_answer(spend_of(answer))
     assert UsageRecord.objects.filter(message=answer).count() == 1
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from playground.chats import actions
-from playground.chats.models import Message, Chat
+from playground.chats.models import Chat, Message
 from playground.workspaces.access import personal_workspace
 
 

@@ -4,11 +4,11 @@ thinking closed where the provider can prefill, or say plainly that it cannot (d
 import pytest
 
 from playground.billing.models import UsageRecord
-from playground.chats import runner
-from playground.chats.generation import continuation_request
 from playground.chats.models import Message
+from playground.chats.prompt import continuation_request
 from playground.llm.client import ProviderKind
 from playground.llm.simulator import split_tokens, stats
+from playground.streaming import runner
 from tests.chats.helpers import reply
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,11 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
-from playground.chats import actions, compare, runner
+from playground.chats import actions
 from playground.chats.models import Message
+from playground.comparisons import actions as compare
 from playground.llm.params import Params
+from playground.streaming import runner
 from playground.workspaces.access import personal_workspace
 from tests.chats.helpers import new_chat
 from tests.conftest import client_for

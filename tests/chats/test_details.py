@@ -8,10 +8,11 @@ from html import unescape
 
 import pytest
 
-from playground.chats import actions, runner
+from playground.chats import actions
 from playground.chats.models import Message
 from playground.llm import simulator
 from playground.llm.snippets import abbreviate
+from playground.streaming import runner
 from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)

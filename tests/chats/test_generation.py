@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from playground.billing.models import UsageRecord
-from playground.chats import actions, runner
+from playground.chats import actions
 from playground.chats.generation import run_generation, save_partial_rows
 from playground.chats.models import Message
 from playground.llm import simulator as sim
+from playground.streaming import runner
 from tests.chats.helpers import new_chat, reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,12 +88,12 @@ def test_a_redelivered_task_does_not_run_twice(owner, simulator):
 
 
 def test_settling_twice_keeps_one_usage_record(owner, simulator):
-    from playground.chats.generation import Generation
+    from playground.billing.actions import charge_answer
+    from playground.chats.generation import spend_of
 
     _, _, answer = reply(owner, simulator)
     answer = finished(answer)
-    generation = Generation(answer, {})
-    generation._record_usage(answer, None)
+    charge_answer(spend_of(answer))
     assert UsageRecord.objects.filter(message=answer).count() == 1
 
 

@@ -3,7 +3,7 @@ chats start with."""
 
 import pytest
 
-from playground.chats.models import Preset, Chat
+from playground.chats.models import Chat, Preset
 from playground.workspaces.access import personal_workspace
 from playground.workspaces.models import Membership
 from tests.chats.helpers import new_chat
@@ -88,9 +88,7 @@ def test_presets_of_another_workspace_are_out_of_reach(owner, outsider, owner_cl
     for action in ("apply", "delete"):
         response = owner_client.post(f"/chat/{chat.pk}/presets/{action}", {"preset": theirs.pk})
         assert response.status_code == 404
-    assert (
-        owner_client.post(f"/chat/{chat.pk}/presets/apply", {"preset": "x"}).status_code == 404
-    )
+    assert owner_client.post(f"/chat/{chat.pk}/presets/apply", {"preset": "x"}).status_code == 404
     assert Preset.objects.filter(pk=theirs.pk).exists()
 
 

@@ -3,10 +3,10 @@ sent to the provider as they were."""
 
 import pytest
 
-from playground.chats import runner
-from playground.chats.generation import build_request
 from playground.chats.models import Message
+from playground.chats.prompt import build_request
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS
+from playground.streaming import runner
 from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)

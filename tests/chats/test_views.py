@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from playground.billing.models import UsageRecord
-from playground.chats import runner
-from playground.chats.models import Message, Chat
+from playground.chats.models import Chat, Message
+from playground.streaming import runner
 from tests.chats.helpers import new_chat, reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,7 +134,7 @@ def test_retry_keeps_the_failed_answer_and_adds_a_new_one(owner, owner_client, s
     failed.refresh_from_db()
     assert failed.status == Message.Status.FAILED
     response = owner_client.post(f"/message/{failed.pk}/retry", headers={"HX-Request": "true"})
-    assert response.status_code == 204
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
     runner.wait_idle()
     answers = list(question.children.order_by("pk"))
     assert answers[0].pk == failed.pk and len(answers) == 2

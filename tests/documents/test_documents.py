@@ -11,13 +11,11 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from playground.chats import runner
-from playground.chats.context import report
-from playground.chats.generation import requests_for
-from playground.chats.models import Message, Chat
-from playground.documents import processing
+from playground.chats.models import Chat, Message
+from playground.chats.prompt import report, requests_for
 from playground.documents.models import Attachment, Document, DocumentText
 from playground.llm import simulator as simulator_module
+from playground.streaming import runner, sweeper
 from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +28,7 @@ def upload(client, name: str, content: bytes, **fields):
 def read(client, chat, name: str, content: bytes) -> Document:
     response = upload(client, name, content, chat=str(chat.pk))
     assert response.status_code == 200, response.content
-    processing.wait_idle()
+    runner.wait_idle()
     document_id = re.search(r'data-document-id="(\d+)"', response.content.decode()).group(1)
     return Document.objects.get(pk=document_id)
 
@@ -69,7 +67,7 @@ def test_a_hostile_name_is_only_shown_escaped(owner, owner_client, simulator):
     name = '..\\../<img src=x onerror=alert(1)>".txt'
     response = upload(owner_client, name, b"harmless text\n", chat=str(chat.pk))
     assert response.status_code == 200
-    processing.wait_idle()
+    runner.wait_idle()
     document = Document.objects.get()
     assert document.name == '<img src=x onerror=alert(1)>".txt'  # a name, never a path
     stored = document.file.name
@@ -93,7 +91,7 @@ def test_bad_files_fail_alone_with_a_reason(owner, owner_client, simulator, name
     chat = new_chat(owner, simulator)
     good = read(owner_client, chat, "good.txt", b"fine text\n")
     response = upload(owner_client, name, content, chat=str(chat.pk))
-    processing.wait_idle()
+    runner.wait_idle()
     if response.status_code == 422:
         assert message in response.content.decode()
     else:
@@ -220,7 +218,7 @@ def test_a_new_chat_is_made_for_files_dropped_on_the_new_chat_page(owner, owner_
     chat = Chat.objects.get()
     assert response["X-Chat-Url"] == f"/chat/{chat.pk}"
     assert chat.model == "MiniMax-M1-40k" and chat.attachments.count() == 1
-    processing.wait_idle()
+    runner.wait_idle()
 
 
 def test_outsiders_cannot_see_or_use_a_document(owner, owner_client, outsider_client, simulator):
@@ -235,7 +233,7 @@ def test_outsiders_cannot_see_or_use_a_document(owner, owner_client, outsider_cl
     assert 'data-status="ready"' in owner_client.get(chip).content.decode()
     theirs = outsider_client.post("/documents/upload", {"file": SimpleUploadedFile("x.txt", b"x")})
     assert theirs.status_code == 200
-    processing.wait_idle()
+    runner.wait_idle()
     mine = Chat.objects.get(pk=chat.pk)
     response = owner_client.post(
         f"/chat/{mine.pk}/documents/attach", {"document": Document.objects.get(name="x.txt").pk}
@@ -287,8 +285,8 @@ def test_a_reading_that_stopped_without_an_end_is_started_again(owner, owner_cli
     Document.objects.filter(pk=document.pk).update(
         status=Document.Status.EXTRACTING, progress=0.4, updated_at=long_ago
     )
-    owner_client.get(f"/chat/{chat.pk}")  # the chat's page notices, and queues it again
-    processing.wait_idle()
+    sweeper.sweep()  # the sweeper notices, and queues it again
+    runner.wait_idle()
     document.refresh_from_db()
     assert document.status == Document.Status.READY
     assert DocumentText.objects.get(document=document).text.startswith("read me twice")

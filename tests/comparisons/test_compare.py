@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from playground.chats import runner
-from playground.chats.models import Comparison, Message, Chat
+from playground.chats.models import Chat, Message
+from playground.comparisons.models import Comparison
 from playground.llm import simulator as simulator_module
+from playground.streaming import runner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,7 +80,7 @@ def test_three_columns_each_answer_with_their_own_settings(
         ("MiniMax-M1-40k", 1.0, None, 40000),  # no max set: the model's output limit
         ("MiniMax-M1-80k", 0.4, 11, 80000),
     ]
-    assert comparison.title == "#think:40 #answer:20 Which sort is stable?"
+    assert comparison.title == "Which sort is stable?"  # without the simulator's directives
     # Columns are not chats of their own: the sidebar lists the comparison, not three chats.
     page = owner_client.get(f"/compare/{comparison.pk}").content.decode()
     assert page.count('class="compare-column"') == 3
@@ -140,7 +141,7 @@ def test_a_follow_up_goes_to_every_column_and_a_column_continues_as_a_chat(
     assert [m.role for m in second.branch()] == ["user", "assistant"] * 2
 
     response = owner_client.post(f"/chat/{second.pk}/continue")
-    chat = Chat.objects.chats().get()
+    chat = Chat.objects.standalone().get()
     assert response["Location"] == f"/chat/{chat.pk}"
     assert chat.model == "MiniMax-M1-80k" and chat.params == second.params
     copied, original = chat.branch(), second.branch()
@@ -199,7 +200,7 @@ def test_outsiders_see_no_comparison(owner, owner_client, outsider_client, simul
         data = {"text": "x"} if method == "post" else None
         assert getattr(outsider_client, method)(path, data).status_code == 404
     assert owner_client.get("/compare/not-a-uuid").status_code == 404
-    assert Comparison.objects.exists() and Chat.objects.chats().count() == 0
+    assert Comparison.objects.exists() and Chat.objects.standalone().count() == 0
 
 
 def test_edit_and_run_again_starts_from_the_comparison(owner_client, simulator):

@@ -1,7 +1,8 @@
 """The one module that publishes to the channel layer (design §7).
 
-Frames go to the chat's group; the consumer forwards them as they are. The database is the
-source of truth: a lost frame is repaired by the browser's resync, never by retrying here.
+Frames go to a stream's group (a chat's, named by its id); consumers forward them as they
+are. Every frame is built by ``frames``. The database is the source of truth: a lost frame
+is repaired by the browser's resync, never by retrying here.
 
 Generations hand their streamed frames to a publisher without waiting; it sends everything
 pending together. With Redis (production) that is one thread per process, and one pipeline
@@ -29,33 +30,34 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
+from .buffer import FRAME_TTL_SECONDS, RedisFrameBuffer, frame_buffer
 from .looplocal import LoopLocal
-from .streambuffer import FRAME_TTL_SECONDS, RedisFrameBuffer, frame_buffer
 
 logger = logging.getLogger(__name__)
 
 
-def group_for_chat(chat_id) -> str:
-    hex_id = chat_id.hex if hasattr(chat_id, "hex") else str(chat_id).replace("-", "")
-    return f"chat.{hex_id}"
+def group_for(stream_id) -> str:
+    """The channel-layer group of a stream (a chat's id): what its viewers join."""
+    hex_id = stream_id.hex if hasattr(stream_id, "hex") else str(stream_id).replace("-", "")
+    return f"stream.{hex_id}"
 
 
 def _envelope(frame: dict[str, Any]) -> dict[str, Any]:
     return {"type": "frame", "frame": frame}
 
 
-async def publish(chat_id, frame: dict[str, Any]) -> None:
+async def publish(stream_id, frame: dict[str, Any]) -> None:
     """One frame now (not part of a stream's ordered sequence)."""
     try:
-        await get_channel_layer().group_send(group_for_chat(chat_id), _envelope(frame))
+        await get_channel_layer().group_send(group_for(stream_id), _envelope(frame))
     except Exception:  # the fast path is best-effort; viewers resync from the database
         logger.warning("publishing a frame failed", exc_info=True)
 
 
-def publish_sync(chat_id, frame: dict[str, Any]) -> None:
+def publish_sync(stream_id, frame: dict[str, Any]) -> None:
     """From synchronous code; call it from ``transaction.on_commit`` so viewers never hear of
     rows that were rolled back."""
-    async_to_sync(publish)(chat_id, frame)
+    async_to_sync(publish)(stream_id, frame)
 
 
 @dataclass(slots=True)
@@ -211,15 +213,15 @@ def _publisher() -> _LoopPublisher | _RedisPublisher:
 
 
 def stream_frame(
-    chat_id, message_id: int, frame: dict[str, Any], buffered: tuple[int, str, str]
+    stream_id, message_id: int, frame: dict[str, Any], buffered: tuple[int, str, str]
 ) -> None:
     """Queue a numbered delta of a streaming answer; it is kept for snapshots, then sent."""
-    _publisher().submit(_Op(group_for_chat(chat_id), message_id, frame, buffered))
+    _publisher().submit(_Op(group_for(stream_id), message_id, frame, buffered))
 
 
-async def end_stream(chat_id, message_id: int, final: dict[str, Any] | None) -> None:
+async def end_stream(stream_id, message_id: int, final: dict[str, Any] | None) -> None:
     """Send the final frame (none when the answer was deleted) after every queued delta,
     forget the kept frames, and wait."""
     done: Future = Future()
-    _publisher().submit(_Op(group_for_chat(chat_id), message_id, final, drop=True, done=done))
+    _publisher().submit(_Op(group_for(stream_id), message_id, final, drop=True, done=done))
     await asyncio.wrap_future(done)

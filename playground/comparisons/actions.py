@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from playground.chats import actions
+from playground.chats.models import Chat, Message
 from playground.llm.params import Params
 from playground.providers.models import Provider
 
-from . import actions
-from .models import Comparison, Message, Chat
+from .models import Comparison
 
 MIN_COLUMNS = 2
 MAX_COLUMNS = 4
@@ -35,7 +36,9 @@ def start_comparison(user, workspace, text: str, columns: list[ColumnConfig]) ->
         raise actions.ReplyRefused(f"Compare {MIN_COLUMNS} to {MAX_COLUMNS} configurations.")
     with transaction.atomic():
         comparison = Comparison.objects.create(
-            workspace=workspace, created_by=user, title=actions.title_from(text)
+            workspace=workspace,
+            created_by=user,
+            title=actions.title_from(text, columns[0].provider),
         )
         for number, column in enumerate(columns, start=1):
             chat = Chat.objects.create(

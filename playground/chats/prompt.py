@@ -1,5 +1,9 @@
-"""What a chat's next request holds, before it is sent (issue 4): its system prompt, attached
-documents and history against the model's context window, and what it will cost.
+"""The one place that decides what a request holds: the documents, the system prompt, the
+history along the branch, the settings and a budget-forced continuation's prefill. Generation,
+the context meter, View code and Compare all build their requests here.
+
+The context report measures a chat's next request before it is sent (issue 4): its parts
+against the model's context window, and what it will cost.
 
 Documents go first, whole, in the order they were attached, each delimited with its name, in
 the system message ahead of the system prompt: the prefix stays the same from turn to turn, so
@@ -8,6 +12,7 @@ a provider's prompt caching can work.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,11 +20,20 @@ from django.db.models import Sum
 
 from playground.billing.models import UsageRecord, price_for
 from playground.documents.models import Attachment, Document, DocumentText
-from playground.llm.params import Params, context_window, output_limit
+from playground.llm.client import ProviderKind
+from playground.llm.errors import ErrorKind
+from playground.llm.params import (
+    MODEL_OUTPUT_LIMITS,
+    Params,
+    context_window,
+    output_limit,
+    request_fields,
+)
 from playground.llm.pricing import Cost, PriceTable, cost, dollars, from_micros
 from playground.llm.tokens import TOKENS_PER_MESSAGE_TEMPLATE, estimate_tokens
+from playground.providers.models import kind_of
 
-from .models import Message, Chat
+from .models import Chat, Message
 
 LARGEST_NAMED = 3
 
@@ -64,9 +78,90 @@ def document_names(document_ids: list[int]) -> list[tuple[int, str]]:
 
 def attached(chat: Chat) -> list[Document]:
     """The chat's documents in the order they were attached."""
+    return [a.document for a in Attachment.objects.filter(chat=chat).select_related("document")]
+
+
+def conversation(path: Iterable[Message]) -> list[dict[str, str]]:
+    # Earlier thinking is not sent back: M1 reasons afresh each turn and it would cost input.
     return [
-        a.document for a in Attachment.objects.filter(chat=chat).select_related("document")
+        {"role": m.role, "content": m.content}
+        for m in path
+        if m.content or m.role == Message.Role.USER
     ]
+
+
+NEXT_MESSAGE_PLACEHOLDER = "(your next message)"
+
+
+def draft_request(
+    chat: Chat, params: Params, kind: ProviderKind, branch: list[Message] | None = None
+) -> dict:
+    """The request the next message would make with the settings as they stand; the message
+    itself is a placeholder."""
+    if branch is None:
+        branch = chat.branch()
+    next_message = {"role": "user", "content": NEXT_MESSAGE_PLACEHOLDER}
+    ready = [d.pk for d in attached(chat) if d.is_ready]
+    opening = opening_messages(params, document_texts(ready))
+    request = {
+        "model": chat.model,
+        "messages": [*opening, *conversation(branch), next_message],
+        "stream_options": {"include_usage": True},
+    }
+    return request | request_fields(params, kind, chat.model)
+
+
+def continuation_request(
+    request: dict, thinking: str, thinking_tokens: int, kind: ProviderKind
+) -> dict:
+    """The request that continues a budget-stopped answer: the thinking so far, closed, as an
+    assistant prefill; the output left after it; no thinking budget (it is spent)."""
+    prefill = {"role": "assistant", "content": f"<think>\n{thinking.strip()}\n</think>\n\n"}
+    continuation = {**request, "messages": [*request["messages"], prefill]}
+    continuation["max_tokens"] = max(1, request.get("max_tokens", 0) - thinking_tokens)
+    extra = {
+        k: v
+        for k, v in (request.get("extra_body") or {}).items()
+        if k not in ("reasoning", "thinking_token_budget")
+    }
+    if kind in (ProviderKind.VLLM, ProviderKind.SIMULATOR):
+        extra |= {"continue_final_message": True, "add_generation_prompt": False}
+    if extra:
+        continuation["extra_body"] = extra
+    else:
+        continuation.pop("extra_body", None)
+    return continuation
+
+
+def requests_for(message: Message) -> list[dict]:
+    """Every request an answer was generated with, rebuilt exactly from what it recorded (its
+    settings, its branch, its thinking): the first, and a budget-forced one's continuation."""
+    first = build_request(message)
+    requests = [first]
+    if message.thinking_budget_hit and message.error_kind != ErrorKind.THINKING_BUDGET:
+        kind = kind_of(message.provider)
+        requests.append(
+            continuation_request(first, message.reasoning, message.thinking_budget_hit, kind)
+        )
+    return requests
+
+
+def build_request(message: Message) -> dict:
+    """The request exactly as sent, from the settings recorded on the answer."""
+    params = Params.from_dict(message.params)
+    opening = opening_messages(params, document_texts(message.documents))
+    request = {
+        "model": message.model,
+        "messages": opening + conversation(Message.objects.branch(message.parent_id)),
+        "stream_options": {"include_usage": True},
+    }
+    if not message.params:
+        # Answered before chats had settings: it was sent without sampling fields.
+        if message.model in MODEL_OUTPUT_LIMITS:
+            request["max_tokens"] = MODEL_OUTPUT_LIMITS[message.model]
+        return request
+    kind = kind_of(message.provider)
+    return request | request_fields(params, kind, message.model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +309,9 @@ class ContextReport:
 
 
 def _spent(chat: Chat) -> int:
-    total = UsageRecord.objects.filter(message__chat=chat).aggregate(
-        total=Sum("cost_micros")
-    )["total"]
+    total = UsageRecord.objects.filter(message__chat=chat).aggregate(total=Sum("cost_micros"))[
+        "total"
+    ]
     return total or 0
 
 
@@ -228,8 +323,14 @@ def _message_tokens(text: str) -> int:
     return estimate_tokens(text) + TOKENS_PER_MESSAGE_TEMPLATE
 
 
-def report(chat: Chat, draft: str = "", params: Params | None = None) -> ContextReport:
-    """The next request of ``chat`` with ``draft`` as its message."""
+def report(
+    chat: Chat,
+    draft: str = "",
+    params: Params | None = None,
+    branch: list[Message] | None = None,
+) -> ContextReport:
+    """The next request of ``chat`` with ``draft`` as its message (``branch``: the chat's
+    branch when the caller has it already)."""
     params = params or Params.from_dict(chat.params)
     documents = attached(chat)
     ready = [d for d in documents if d.is_ready]
@@ -237,7 +338,8 @@ def report(chat: Chat, draft: str = "", params: Params | None = None) -> Context
     if params.system_prompt.strip():
         parts.append(Part("System prompt", _message_tokens(params.system_prompt), "system"))
     parts += [Part(d.name, d.tokens, "document", d.pk) for d in ready]
-    branch = chat.branch()
+    if branch is None:
+        branch = chat.branch()
     history = sum(_message_tokens(m.content) for m in branch if m.content or m.role == "user")
     if history:
         parts.append(Part(f"History ({len(branch)} messages)", history, "history"))

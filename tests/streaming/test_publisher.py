@@ -5,11 +5,12 @@ from concurrent.futures import Future
 import pytest
 from channels.layers import get_channel_layer
 
-from playground.chats import events, streambuffer
-from playground.chats.channel_layer import WakefulPubSubChannelLayer
+from playground.streaming import buffer as streambuffer
+from playground.streaming import publisher as events
+from playground.streaming.channel_layer import WakefulPubSubChannelLayer
 from tests.support import services
 
-GROUP = events.group_for_chat("ab12")
+GROUP = events.group_for("ab12")
 
 
 async def deliver_one_stream(layer, buffer) -> tuple:

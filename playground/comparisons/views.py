@@ -1,5 +1,5 @@
 """Pages of Compare: set up 2 to 4 columns, watch them answer side by side, follow up in all of
-them, continue one as a chat (playground.chats.compare)."""
+them, continue one as a chat (playground.comparisons.actions)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,32 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from playground.billing import budgets
+from playground.chats import access as chat_access
+from playground.chats import actions as chat_actions
+from playground.chats.models import Chat, Message
+from playground.chats.rendering import render_message_html
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, output_limit
 from playground.providers.models import Provider, default_provider
-from playground.workspaces.access import personal_workspace
 
-from . import access, actions, compare
+from . import access, actions
 from .forms import ColumnForm, model_choice
-from .models import Comparison, Message, Chat
-from .views import model_choices, render_message_html, sidebar_context
+from .models import Comparison
 
-COLUMN_NUMBERS = range(1, compare.MAX_COLUMNS + 1)
+COLUMN_NUMBERS = range(1, actions.MAX_COLUMNS + 1)
 
 
-def _default_columns(user, providers: list[Provider]) -> list[tuple[str, Params]]:
+def _providers() -> list[Provider]:
+    return list(Provider.objects.enabled())
+
+
+def _default_columns(workspace, providers: list[Provider]) -> list[tuple[str, Params]]:
     """Two columns to start from: the workspace's default settings on the default model and on
     the provider's next model (MiniMax-M1-40k beside MiniMax-M1-80k)."""
     provider = default_provider()
-    params = Params.from_dict(actions.default_params(personal_workspace(user)))
+    params = Params.from_dict(chat_actions.default_params(workspace))
     if provider is None or not provider.model_ids:
         return [("", params), ("", params)]
     models = provider.model_ids
@@ -55,31 +62,34 @@ def _setup_page(
     request: HttpRequest, forms: list[ColumnForm], prompt: str, error: str = "", status: int = 200
 ) -> HttpResponse:
     context = {
-        **sidebar_context(request.user),
         "column_forms": forms,
         "draft": prompt,
         "composer_error": error,
-        "max_columns": compare.MAX_COLUMNS,
+        "max_columns": actions.MAX_COLUMNS,
         "recommended_prompts": RECOMMENDED_SYSTEM_PROMPTS,
-        "has_models": any(p.model_ids for p in model_choices()),
+        "has_models": any(form.fields["model"].choices for form in forms),
     }
-    return render(request, "chats/compare_new.html", context, status=status)
+    if request.htmx and status != 200:
+        # The form alone, in place: the address stays /compare/new, so a reload does not post
+        # the prompt again.
+        return render(request, "comparisons/new.html#setup_form", context, status=status)
+    return render(request, "comparisons/new.html", context, status=status)
 
 
 @login_required
 @require_GET
 def new_comparison(request: HttpRequest) -> HttpResponse:
     """Set up a comparison; ``?from=<id>`` starts from an earlier one's columns and prompt."""
-    providers = model_choices()
+    providers = _providers()
     columns: list[tuple[str, Params]] = []
     prompt = ""
     if source := request.GET.get("from"):
         comparison = access.comparison_for(request.user, source)
         columns, prompt = _columns_of(comparison), _first_prompt(comparison)
     if not columns:
-        columns = _default_columns(request.user, providers)
+        columns = _default_columns(request.workspace, providers)
     included = len(columns)
-    while len(columns) < compare.MAX_COLUMNS:  # spare cards, shown by "Add a column"
+    while len(columns) < actions.MAX_COLUMNS:  # spare cards, shown by "Add a column"
         columns.append(columns[len(columns) % included])
     forms = [
         ColumnForm(number=n, providers=providers, choice=choice, params=params)
@@ -92,13 +102,13 @@ def new_comparison(request: HttpRequest) -> HttpResponse:
 
 def _is_included(request: HttpRequest, number: int) -> bool:
     """The first two columns always take part; the others once added ("Add a column")."""
-    return number <= compare.MIN_COLUMNS or request.POST.get(f"c{number}-included") == "1"
+    return number <= actions.MIN_COLUMNS or request.POST.get(f"c{number}-included") == "1"
 
 
 @login_required
 @require_POST
 def start_comparison(request: HttpRequest) -> HttpResponse:
-    providers = model_choices()
+    providers = _providers()
     forms = [ColumnForm(request.POST, number=n, providers=providers) for n in COLUMN_NUMBERS]
     for form in forms:
         form.included = _is_included(request, form.number)
@@ -108,15 +118,14 @@ def start_comparison(request: HttpRequest) -> HttpResponse:
         error = "Some column settings need fixing; nothing was sent."
         return _setup_page(request, forms, prompt, error, status=422)
     try:
-        comparison = compare.start_comparison(
-            request.user,
-            personal_workspace(request.user),
-            prompt,
-            [form.column() for form in used],
+        comparison = actions.start_comparison(
+            request.user, request.workspace, prompt, [form.column() for form in used]
         )
-    except actions.ReplyRefused as refusal:
+    except chat_actions.ReplyRefused as refusal:
         return _setup_page(request, forms, prompt, str(refusal), status=422)
-    return redirect("chats:comparison", comparison_id=comparison.pk)
+    if request.htmx:
+        return HttpResponseClientRedirect(comparison.get_absolute_url())
+    return redirect(comparison)
 
 
 def _column_view(chat: Chat) -> dict:
@@ -124,7 +133,7 @@ def _column_view(chat: Chat) -> dict:
     return {
         "chat": chat,
         "branch": chat.branch(),
-        "summary": compare.settings_summary(params, output_limit(chat.model)),
+        "summary": actions.settings_summary(params, output_limit(chat.model)),
         "dom_id": f"column-{chat.column}-messages",
     }
 
@@ -134,16 +143,13 @@ def _column_view(chat: Chat) -> dict:
 def comparison_detail(request: HttpRequest, comparison_id) -> HttpResponse:
     comparison = access.comparison_for(request.user, comparison_id)
     columns = comparison.column_chats()
-    for chat in columns:
-        actions.fail_stale_streams(chat)
     standings = budgets.standings(comparison.workspace_id, request.user)
     context = {
-        **sidebar_context(request.user),
         "comparison": comparison,
         "columns": [_column_view(s) for s in columns],
         "budget_warnings": [s for s in standings if s.level != "ok"],
     }
-    return render(request, "chats/compare.html", context)
+    return render(request, "comparisons/detail.html", context)
 
 
 @login_required
@@ -153,21 +159,19 @@ def send_to_all(request: HttpRequest, comparison_id) -> HttpResponse:
     comparison = access.comparison_for(request.user, comparison_id)
     text = request.POST.get("text", "")
     try:
-        started = compare.send_to_all(comparison, request.user, text)
-    except actions.ReplyRefused as refusal:
+        started = actions.send_to_all(comparison, request.user, text)
+    except chat_actions.ReplyRefused as refusal:
         if not request.htmx:
             flash.error(request, str(refusal))
-            return redirect("chats:comparison", comparison_id=comparison.pk)
+            return redirect(comparison)
         context = {"comparison": comparison, "composer_error": str(refusal), "draft": text}
-        response = render(request, "chats/compare.html#composer", context, status=422)
-        response["HX-Retarget"] = "#composer"
-        response["HX-Reswap"] = "outerHTML"
-        return response
+        response = render(request, "comparisons/detail.html#composer", context, status=422)
+        return reswap(retarget(response, "#composer"), "outerHTML")
     if not request.htmx:
-        return redirect("chats:comparison", comparison_id=comparison.pk)
+        return redirect(comparison)
     html = "".join(
         render_to_string(
-            "chats/compare.html#column_append",
+            "comparisons/detail.html#column_append",
             {
                 "dom_id": f"column-{chat.column}-messages",
                 "html": "".join(render_message_html(m) for m in messages),
@@ -181,14 +185,14 @@ def send_to_all(request: HttpRequest, comparison_id) -> HttpResponse:
 @login_required
 @require_POST
 def continue_column(request: HttpRequest, chat_id) -> HttpResponse:
-    column = access.any_chat_for(request.user, chat_id)
+    column = chat_access.any_chat_for(request.user, chat_id)
     try:
-        chat = compare.continue_as_chat(column, request.user)
-    except actions.ReplyRefused as refusal:
+        chat = actions.continue_as_chat(column, request.user)
+    except chat_actions.ReplyRefused as refusal:
         flash.error(request, str(refusal))
         if column.comparison_id:
-            return redirect("chats:comparison", comparison_id=column.comparison_id)
-        return redirect("chats:chat", chat_id=column.pk)
+            return redirect("comparisons:detail", comparison_id=column.comparison_id)
+        return redirect(column)
     flash.success(request, f"Continuing column {column.column} ({column.model}) as a chat.")
     return redirect("chats:chat", chat_id=chat.pk)
 
@@ -201,7 +205,7 @@ def delete_comparison(request: HttpRequest, comparison_id) -> HttpResponse:
         chat__comparison=comparison, status=Message.Status.STREAMING
     ).values_list("pk", flat=True)
     for message_id in streaming:
-        actions.request_stop(Message(pk=message_id))
+        chat_actions.request_stop(Message(pk=message_id))
     comparison.delete()
     flash.success(request, "Comparison deleted.")
-    return redirect("chats:new_comparison")
+    return redirect("comparisons:new")

@@ -6,7 +6,7 @@ import types
 import channels_redis.pubsub as upstream
 import pytest
 
-from playground.chats.channel_layer import WakefulPubSubChannelLayer, WakefulShardConnection
+from playground.streaming.channel_layer import WakefulPubSubChannelLayer, WakefulShardConnection
 from tests.support import services
 
 SHARDS = 4
