@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # its templates, for FORM_RENDERER (TemplatesSetting)
     "channels",
     "django_htmx",
     "playground.streaming",
@@ -88,6 +89,8 @@ TEMPLATES = [
         },
     }
 ]
+
+FORM_RENDERER = "playground.forms.FormRenderer"
 
 # --- storage -------------------------------------------------------------------------------
 DATABASES = {

@@ -5,6 +5,8 @@ from django.test import Client
 
 from playground.accounts.actions import sign_up
 from playground.providers.models import Provider
+from playground.workspaces.access import personal_workspace
+from playground.workspaces.models import Membership
 from playground.streaming import runner
 
 PASSWORD = "correct horse battery 9"
@@ -40,13 +42,34 @@ def owner(db):
     return sign_up("owner", PASSWORD)  # first account: the instance admin
 
 
+def _joined(owner, username: str, role: str):
+    """A person with a personal workspace of their own who is also in the owner's."""
+    person = sign_up(username, PASSWORD)
+    Membership.objects.create(workspace=personal_workspace(owner), user=person, role=role)
+    return person
+
+
+@pytest.fixture
+def admin(owner):
+    """An admin of the owner's workspace."""
+    return _joined(owner, "admin", Membership.Role.ADMIN)
+
+
 @pytest.fixture
 def member(owner):
-    return sign_up("member", PASSWORD)
+    """A member of the owner's workspace (not a stranger: that is ``outsider``)."""
+    return _joined(owner, "member", Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def viewer(owner):
+    """A viewer of the owner's workspace: reads, never writes."""
+    return _joined(owner, "viewer", Membership.Role.VIEWER)
 
 
 @pytest.fixture
 def outsider(owner):
+    """Someone of the same instance in no workspace of the owner's."""
     return sign_up("outsider", PASSWORD)
 
 

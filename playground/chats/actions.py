@@ -17,7 +17,7 @@ from playground.llm.simulator import strip_directives
 from playground.providers.models import Provider, default_provider, kind_of
 from playground.streaming import frames, publisher, sweeper
 from playground.streaming.dispatch import dispatch
-from playground.workspaces.policy import Action, can
+from playground.workspaces.policy import REFUSALS, Action, can
 
 from . import prompt
 from .generation import charge_interrupted, stops
@@ -274,7 +274,7 @@ def save_preset(chat: Chat, user, name: str, make_default: bool) -> tuple[Preset
         raise ReplyRefused(f"A preset name is at most {PRESET_NAME_LENGTH} characters.")
     workspace = chat.workspace
     if make_default and not can(user, Action.SET_DEFAULT_PRESET, workspace):
-        raise ReplyRefused("Only the workspace's owners and admins can set its default preset.")
+        raise ReplyRefused(REFUSALS[Action.SET_DEFAULT_PRESET])
     with transaction.atomic():
         if make_default:
             Preset.objects.filter(workspace=workspace, is_default=True).update(is_default=False)
@@ -296,7 +296,7 @@ def apply_preset(chat: Chat, preset: Preset) -> None:
 
 def delete_preset(user, preset: Preset) -> None:
     if preset.is_default and not can(user, Action.SET_DEFAULT_PRESET, preset.workspace):
-        raise ReplyRefused("Only the workspace's owners and admins delete its default preset.")
+        raise ReplyRefused(REFUSALS[Action.SET_DEFAULT_PRESET])
     preset.delete()
 
 

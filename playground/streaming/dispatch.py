@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 
 from . import runner
@@ -39,9 +40,9 @@ def dispatch(name: str, *args: int | str) -> None:
     """Start job ``name`` with ``args`` (call after its rows have committed)."""
     func = _registered(name)
     if settings.PLAYGROUND_TASKS == "celery":
-        from .tasks import run_job
-
-        run_job.delay(name, list(args))
+        # By name (streaming.tasks.run_job), so that this module and the tasks do not import
+        # each other.
+        current_app.send_task("streaming.run_job", args=[name, list(args)])
     elif inspect.iscoroutinefunction(func):
         runner.start_coroutine(func, *args)
     else:

@@ -37,7 +37,9 @@ ALLOWED: dict[str, frozenset[Action]] = {
 REFUSALS: dict[Action, str] = {
     Action.VIEW: "You are not a member of this workspace.",
     Action.CHAT: "Viewers can read this workspace's chats but not write in them.",
-    Action.SET_DEFAULT_PRESET: "Only the workspace's owners and admins set its default preset.",
+    Action.SET_DEFAULT_PRESET: (
+        "Only the workspace's owners and admins set or delete its default preset."
+    ),
     Action.MANAGE_BUDGETS: "Only the workspace's owners and admins manage its budgets.",
     Action.VIEW_WORKSPACE_USAGE: "Only the workspace's owners and admins see its usage.",
 }

@@ -37,13 +37,13 @@ def days_up_to(day, back: int) -> dict:
 
 
 @pytest.fixture
-def history(owner, member):
+def history(owner, outsider):
     today = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
     chat = Chat.objects.create(workspace=personal_workspace(owner), title="=HYPERLINK(evil)")
     record(owner, today, cost=2_500_000, chat=chat, prompt=300_000, cached=1_000)
     record(owner, today - timedelta(days=1), model="MiniMax-M1-80k", cost=500_000)
     record(owner, today - timedelta(days=40), cost=9_000_000)  # outside the default range
-    record(member, today, cost=7_000_000)  # another person, another workspace
+    record(outsider, today, cost=7_000_000)  # another person, another workspace
     return today
 
 

@@ -189,3 +189,35 @@ def test_partial_saves_touch_only_streaming_rows(owner, simulator):
     assert streaming.first_token_at == first_token and streaming.heartbeat_at is not None
     assert idle.content == "before" and idle.heartbeat_at is not None  # a heartbeat only
     assert finished_answer.content == "before" and finished_answer.heartbeat_at is None
+
+
+def test_a_stopped_answer_keeps_the_token_counts_it_showed(owner, simulator, monkeypatch):
+    """Defect: live 200 tokens, then "169 · estimated" once stopped. One count, live and final."""
+    from playground.streaming import publisher
+
+    deltas: list[dict] = []
+    send = publisher.stream_frame
+
+    def keep(stream_id, message_id, frame, buffered):
+        deltas.append(frame)
+        send(stream_id, message_id, frame, buffered)
+
+    monkeypatch.setattr(publisher, "stream_frame", keep)
+    simulator.simulator_tokens_per_second = 150
+    simulator.save()
+    _, _, answer = reply(owner, simulator, "#think:40 #answer:3000 long")
+    for _ in range(100):
+        answer.refresh_from_db()
+        if len(answer.content) > 200:
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    actions.request_stop(answer)
+    answer = finished(answer)
+    assert answer.status == Message.Status.STOPPED and answer.usage_estimated
+    last = deltas[-1]
+    assert (answer.reasoning_tokens, answer.content_tokens) == (
+        last["reasoning_tokens"],
+        last["content_tokens"],
+    )
+    record = UsageRecord.objects.get(message=answer)
+    assert record.completion_tokens == last["reasoning_tokens"] + last["content_tokens"]

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from playground.billing.models import UsageRecord
+from playground.chats import actions
 from playground.chats.models import Chat, Message
 from playground.streaming import runner
 from tests.chats.helpers import new_chat, reply
@@ -182,3 +183,33 @@ def test_model_output_is_sanitized(owner, owner_client, simulator):
     assert 'href="javascript' not in html and "onmouseover" not in html.split("</code>")[0]
     assert "&lt;script&gt;" in html  # shown as text, not dropped
     assert '<img src="https://example.com/a.png" alt="p">' in html
+
+
+def test_a_refused_first_message_creates_no_chat(owner, owner_client, simulator):
+    """Defect: /chat/start answered 500 and left an empty chat behind when the budget refused
+    the first message. Now: the refusal an existing chat shows, the draft kept, no rows."""
+    from playground.billing.models import Budget
+    from playground.workspaces.access import personal_workspace
+
+    Budget.objects.create(workspace=personal_workspace(owner), monthly_cap_micros=1)
+    response = owner_client.post("/chat/start", {"text": "An expensive question"})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "monthly budget" in html and "An expensive question" in html
+    assert not Chat.objects.exists() and not Message.objects.exists()
+    htmx = owner_client.post(
+        "/chat/start", {"text": "Again"}, headers={"HX-Request": "true"}
+    )
+    assert htmx.status_code == 422 and htmx["HX-Retarget"] == "#composer"
+    assert not Chat.objects.exists()
+
+
+def test_the_branch_is_one_query_from_the_tip(owner, simulator, django_assert_num_queries):
+    chat = new_chat(owner, simulator)
+    for n in range(3):
+        actions.start_reply(chat, owner, f"#think:2 #answer:2 question {n}")
+        runner.wait_idle()
+    with django_assert_num_queries(1):
+        branch = chat.branch()
+    assert [m.role for m in branch] == ["user", "assistant"] * 3
+    assert branch[-1].pk == Chat.objects.get(pk=chat.pk).tip_id

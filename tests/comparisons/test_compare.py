@@ -212,3 +212,13 @@ def test_edit_and_run_again_starts_from_the_comparison(owner_client, simulator):
     assert 'name="c2-temperature" value="0.4"' in html
     assert 'name="c3-thinking_budget" value="1000"' in html
     assert "Which sort is stable?" in html
+
+
+def test_a_field_error_is_named_by_the_field_it_describes(owner_client, simulator):
+    """The project field template (as_field_group) gives the error the id Django's widget
+    points at with aria-describedby (it pointed at nothing before)."""
+    data = three_columns(simulator)
+    data["c2-temperature"] = "7"
+    html = owner_client.post("/compare/start", data).content.decode()
+    assert 'aria-describedby="id_c2-temperature_error"' in html
+    assert 'id="id_c2-temperature_error"' in html
