@@ -13,12 +13,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from playground.llm.pricing import dollars, from_micros
+from playground.llm.pricing import dollars, from_micros, micros
 
 from . import budgets
 from .models import Budget, BudgetMonth, Reservation, UsageRecord, charge
@@ -82,6 +83,20 @@ def settle(message_id: int, cost_micros: int) -> bool:
             spent_micros=F("spent_micros") + max(cost_micros, 0),
         )
     return True
+
+
+def set_caps(workspace, editor, caps: list[tuple[object, Decimal | None]]) -> None:
+    """Monthly caps of the workspace (member None) and of members; None removes a cap."""
+    with transaction.atomic():
+        for member, cap in caps:
+            if cap is None:
+                Budget.objects.filter(workspace=workspace, user=member).delete()
+                continue
+            Budget.objects.update_or_create(
+                workspace=workspace,
+                user=member,
+                defaults={"monthly_cap_micros": micros(cap), "updated_by": editor},
+            )
 
 
 @dataclass(frozen=True, slots=True)

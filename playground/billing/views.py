@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -12,14 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from playground.llm.pricing import AmountError, micros, parse_amount
 from playground.workspaces.access import workspace_for
 from playground.workspaces.policy import Action, require
 
-from . import budgets, usage
+from . import actions, budgets, usage
+from .forms import BudgetsForm
 from .models import Budget, UsageDay, UsageRecord
-
-MAX_CAP = Decimal(1_000_000)
 
 
 def _workspace(user, workspace_id: int, action: Action):
@@ -29,34 +25,6 @@ def _workspace(user, workspace_id: int, action: Action):
     return workspace
 
 
-def _cap(raw: str, who: str) -> Decimal | None:
-    """A cap as typed: dollars, or empty for none."""
-    raw = (raw or "").strip().lstrip("$").replace(",", "")
-    if not raw:
-        return None
-    try:
-        return parse_amount(raw, MAX_CAP)
-    except AmountError as problem:
-        raise ValueError(
-            {
-                "not_a_number": f"{who}: write an amount in dollars, such as 25 or 12.50.",
-                "negative": f"{who}: a budget cannot be negative.",
-                "too_large": f"{who}: at most ${MAX_CAP:,} a month.",
-            }[str(problem)]
-        ) from None
-
-
-def _save(workspace, member, cap: Decimal | None, editor) -> None:
-    if cap is None:
-        Budget.objects.filter(workspace=workspace, user=member).delete()
-        return
-    Budget.objects.update_or_create(
-        workspace=workspace,
-        user=member,
-        defaults={"monthly_cap_micros": micros(cap), "updated_by": editor},
-    )
-
-
 @login_required
 def my_budgets(request: HttpRequest) -> HttpResponse:
     return redirect("billing:budgets", workspace_id=request.workspace.pk)
@@ -64,53 +32,40 @@ def my_budgets(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def workspace_budgets(request: HttpRequest, workspace_id) -> HttpResponse:
+def workspace_budgets(request: HttpRequest, workspace_id: int) -> HttpResponse:
     workspace = _workspace(request.user, workspace_id, Action.MANAGE_BUDGETS)
-    members = list(workspace.memberships.select_related("user").order_by("user__username"))
-    errors: list[str] = []
+    members = [
+        m.user for m in workspace.memberships.select_related("user").order_by("user__username")
+    ]
+    existing = {b.user_id: b for b in Budget.objects.filter(workspace=workspace)}
     if request.method == "POST":
-        entries = [(None, "The workspace", request.POST.get("workspace_cap", ""))]
-        entries += [
-            (m.user, m.user.username, request.POST.get(f"member_{m.user_id}_cap", ""))
-            for m in members
-        ]
-        parsed = []
-        for member, who, raw in entries:
-            try:
-                parsed.append((member, _cap(raw, who)))
-            except ValueError as error:
-                errors.append(str(error))
-        if not errors:
-            for member, cap in parsed:
-                _save(workspace, member, cap, request.user)
+        form = BudgetsForm(request.POST, members=members)
+        if form.is_valid():
+            actions.set_caps(workspace, request.user, form.caps())
             flash.success(request, "Budgets saved.")
             return redirect("billing:budgets", workspace_id=workspace.pk)
-    existing = {b.user_id: b for b in Budget.objects.filter(workspace=workspace)}
+    else:
+        initial = {"workspace_cap": existing.get(None)}
+        initial |= {BudgetsForm.field_name(m): existing.get(m.pk) for m in members}
+        initial = {name: f"{b.cap:.2f}" for name, b in initial.items() if b is not None}
+        form = BudgetsForm(initial=initial, members=members)
     month = budgets.this_month()
     rows = []
-    for member in [None, *[m.user for m in members]]:
+    for member in [None, *members]:
         budget = existing.get(member.pk if member else None)
-        spent = reserved = 0
+        standing = None
         if budget is not None:
             row = budgets.month_row(budget, month)
-            spent, reserved = row.spent_micros, row.reserved_micros
-        rows.append(
-            {
-                "member": member,
-                "field": f"member_{member.pk}_cap" if member else "workspace_cap",
-                "value": request.POST.get(f"member_{member.pk}_cap" if member else "workspace_cap")
-                if request.method == "POST"
-                else (f"{budget.cap:.2f}" if budget else ""),
-                "standing": budgets.Standing("", budget.monthly_cap_micros, spent, reserved)
-                if budget
-                else None,
-            }
-        )
+            standing = budgets.Standing(
+                "", budget.monthly_cap_micros, row.spent_micros, row.reserved_micros
+            )
+        name = BudgetsForm.field_name(member) if member else "workspace_cap"
+        rows.append({"member": member, "field": form[name], "standing": standing})
     return render(
         request,
         "billing/budgets.html",
-        {"workspace": workspace, "rows": rows, "errors": errors},
-        status=422 if errors else 200,
+        {"workspace": workspace, "rows": rows, "form": form},
+        status=422 if form.errors else 200,
     )
 
 

@@ -290,7 +290,10 @@ class ContextReport:
             return f"Still reading {names}. Send when it is ready, or detach it."
         if self.failed:
             names = ", ".join(f"“{d.name}”" for d in self.failed)
-            return f"{names} could not be read. Detach it to send."
+            return (
+                f"{names} could not be read, and blocks sending: retry reading it, or detach "
+                "it (its chip above the message box has both)."
+            )
         if not self.over_by:
             return ""
         message = (

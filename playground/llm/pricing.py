@@ -88,16 +88,22 @@ def parse_amount(text, maximum: Decimal) -> Decimal:
     return amount
 
 
+def amount_error(problem: AmountError, what: str, maximum: Decimal, unit: str) -> str:
+    """The one wording of a typed amount that is not one (a price, a budget); ``unit`` says
+    what the amount is counted in, such as " per million tokens" or " a month"."""
+    return {
+        "not_a_number": f"{what} must be a number of dollars{unit}: write an amount such as 12.50.",
+        "negative": f"{what} cannot be negative.",
+        "too_large": f"{what} is over ${maximum:,}{unit}.",
+    }[str(problem)]
+
+
 def _price(value, what: str) -> Decimal:
     try:
         return parse_amount(value, MAX_PRICE_PER_MILLION)
     except AmountError as problem:
         raise PriceError(
-            {
-                "not_a_number": f"{what} must be a number of dollars per million tokens.",
-                "negative": f"{what} cannot be negative.",
-                "too_large": f"{what} is over ${MAX_PRICE_PER_MILLION:,} per million tokens.",
-            }[str(problem)]
+            amount_error(problem, what, MAX_PRICE_PER_MILLION, " per million tokens")
         ) from None
 
 

@@ -222,3 +222,21 @@ def test_a_field_error_is_named_by_the_field_it_describes(owner_client, simulato
     html = owner_client.post("/compare/start", data).content.decode()
     assert 'aria-describedby="id_c2-temperature_error"' in html
     assert 'id="id_c2-temperature_error"' in html
+
+
+def test_a_refusal_in_the_browser_swaps_the_form_in_place(owner_client, simulator):
+    """Defect: a refused Compare left the browser on /compare/start, and a reload posted the
+    prompt again. With htmx the form is swapped in place (the address stays /compare/new);
+    a comparison that starts is reached by HX-Redirect."""
+    data = {**three_columns(simulator), "c2-temperature": "7"}
+    refused = owner_client.post("/compare/start", data, headers={"HX-Request": "true"})
+    html = refused.content.decode()
+    assert refused.status_code == 422 and html.lstrip().startswith("<form")
+    assert "Temperature must be in" in html and "<html" not in html
+    assert not Comparison.objects.exists()
+    started = owner_client.post(
+        "/compare/start", three_columns(simulator), headers={"HX-Request": "true"}
+    )
+    comparison = Comparison.objects.get()
+    assert started["HX-Redirect"] == f"/compare/{comparison.pk}"
+    runner.wait_idle()

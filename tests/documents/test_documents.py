@@ -98,6 +98,11 @@ def test_bad_files_fail_alone_with_a_reason(owner, owner_client, simulator, name
         bad = Document.objects.get(name=name)
         assert bad.status == Document.Status.FAILED and bad.error_message
         assert bad.error_message in owner_client.get(f"/chat/{chat.pk}").content.decode()
+        # It blocks sending, and the refusal says which document and what to do.
+        refused = owner_client.post(f"/chat/{chat.pk}/send", {"text": "summarize"})
+        html = refused.content.decode()
+        assert refused.status_code == 422 and f"“{name}” could not be read" in html
+        assert "retry reading it, or detach it" in html
     good.refresh_from_db()
     assert good.status == Document.Status.READY
 
