@@ -331,11 +331,13 @@ def report(
     draft: str = "",
     params: Params | None = None,
     branch: list[Message] | None = None,
+    documents: list[Document] | None = None,
 ) -> ContextReport:
-    """The next request of ``chat`` with ``draft`` as its message (``branch``: the chat's
-    branch when the caller has it already)."""
+    """The next request of ``chat`` with ``draft`` as its message (``branch`` and
+    ``documents``: the chat's branch and attached documents, when the caller has them)."""
     params = params or Params.from_dict(chat.params)
-    documents = attached(chat)
+    if documents is None:
+        documents = attached(chat)
     ready = [d for d in documents if d.is_ready]
     parts: list[Part] = []
     if params.system_prompt.strip():

@@ -42,7 +42,7 @@ def _documents_context(chat: Chat, branch: list[Message]) -> dict:
     return {
         "attached_documents": attached,
         "library_documents": list(library),
-        "meter": prompt.report(chat, branch=branch),
+        "meter": prompt.report(chat, branch=branch, documents=attached),
     }
 
 
