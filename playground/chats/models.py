@@ -79,7 +79,7 @@ class MessageQuerySet(models.QuerySet):
     def chat_branch(self, chat_id) -> MessageQuerySet:
         """The messages from the root to the chat's tip as it is in the database now (not as a
         loaded chat object remembers it), root first."""
-        tip = f"(SELECT tip_id FROM {Chat._meta.db_table} WHERE id = %s)"
+        tip = f"(SELECT tip_id FROM {Chat._meta.db_table} WHERE id = %s)"  # noqa: S608
         return self._path(tip, Chat._meta.pk.get_db_prep_value(chat_id, connection))
 
     def _path(self, start_sql: str, param) -> MessageQuerySet:

@@ -42,11 +42,9 @@
       document.body.classList.remove("sidebar-open");
       document.querySelector(".scrim")?.setAttribute("hidden", "");
     } else if (target.matches("[data-open-drawer]")) {
-      const drawer = document.getElementById("drawer");
-      drawer.hidden = false;
-      drawer.querySelector("input,button")?.focus();
+      openDrawer(target);
     } else if (target.matches("[data-close-drawer]")) {
-      document.getElementById("drawer").hidden = true;
+      closeDrawer();
     } else if (target.matches("[data-system-prompt]")) {
       const box = target.closest("[data-prompt-scope], form")?.querySelector("textarea[name$=system_prompt]");
       if (box) { box.value = target.dataset.systemPrompt; box.focus(); }
@@ -65,8 +63,10 @@
       syncColumnButtons();
       document.querySelector("[data-add-column]")?.focus();
     } else if (target.matches("[data-copy-answer]")) {
-      const answer = target.closest(".msg")?.querySelector(".answer");
-      copyText(target, answer ? answer.innerText : "");
+      // The markdown as the model wrote it (maths as LaTeX), not the rendered page.
+      const message = target.closest(".msg");
+      const source = message?.querySelector("template[data-answer-source]");
+      copyText(target, source ? source.content.textContent : message?.querySelector(".answer")?.innerText || "");
     } else if (target.matches(".copy-code")) {
       copyText(target, target.parentElement.querySelector("code")?.innerText || "");
     }
@@ -85,13 +85,91 @@
   syncColumnButtons();
 
   function copyText(button, text) {
+    const shown = button.querySelector("[data-label]") || button;
     const done = function () {
-      const label = button.textContent;
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1200);
+      if (button.dataset.copied) return;
+      const label = shown.textContent;
+      const name = button.getAttribute("aria-label");
+      button.dataset.copied = "1";
+      shown.textContent = "Copied";
+      if (name) button.setAttribute("aria-label", "Copied");
+      setTimeout(function () {
+        shown.textContent = label;
+        if (name) button.setAttribute("aria-label", name);
+        delete button.dataset.copied;
+      }, 1500);
     };
-    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {});
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { copyByCommand(text) && done(); });
+    } else if (copyByCommand(text)) {
+      done();
+    }
   }
+
+  // Where the asynchronous clipboard is not offered (a plain-http host that is not localhost).
+  function copyByCommand(text) {
+    const box = document.createElement("textarea");
+    box.value = text;
+    box.setAttribute("readonly", "");
+    box.className = "visually-hidden";
+    document.body.appendChild(box);
+    box.select();
+    let copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    box.remove();
+    return copied;
+  }
+
+  // ---- settings drawer: Esc closes it, and focus goes back to the button that opened it -------
+  let drawerOpener = null;
+
+  function openDrawer(button) {
+    const drawer = document.getElementById("drawer");
+    if (!drawer) return;
+    drawerOpener = button;
+    drawer.hidden = false;
+    document.querySelectorAll("[data-open-drawer]").forEach(function (b) { b.setAttribute("aria-expanded", "true"); });
+    drawer.querySelector("input,button")?.focus();
+  }
+
+  function closeDrawer() {
+    const drawer = document.getElementById("drawer");
+    if (!drawer || drawer.hidden) return;
+    const focusWasInside = drawer.contains(document.activeElement);
+    drawer.hidden = true;
+    document.querySelectorAll("[data-open-drawer]").forEach(function (b) { b.setAttribute("aria-expanded", "false"); });
+    const opener = drawerOpener && drawerOpener.isConnected ? drawerOpener : document.querySelector("[data-open-drawer]");
+    if (opener && (focusWasInside || drawerOpener)) opener.focus();
+    drawerOpener = null;
+  }
+
+  function drawerOpen() {
+    const drawer = document.getElementById("drawer");
+    return Boolean(drawer && !drawer.hidden);
+  }
+
+  // ---- copying a selection: formulas as their LaTeX, not as the letters MathML shows ----------
+  document.addEventListener("copy", function (event) {
+    const selection = document.getSelection();
+    if (!selection || selection.isCollapsed || !selection.rangeCount || !event.clipboardData) return;
+    const fragment = selection.getRangeAt(0).cloneContents();
+    const formulas = fragment.querySelectorAll("math");
+    if (!formulas.length) return;
+    formulas.forEach(function (math) {
+      const tex = math.querySelector('annotation[encoding="application/x-tex"]');
+      if (!tex) return;
+      const block = math.getAttribute("display") === "block";
+      math.replaceWith(block ? "\n$$" + tex.textContent + "$$\n" : "$" + tex.textContent + "$");
+    });
+    // innerText needs a rendered element for its line breaks; off-screen is rendered.
+    const holder = document.createElement("div");
+    holder.className = "visually-hidden";
+    holder.appendChild(fragment);
+    document.body.appendChild(holder);
+    event.clipboardData.setData("text/plain", holder.innerText);
+    holder.remove();
+    event.preventDefault();
+  });
 
   setTimeout(function () {
     document.querySelectorAll(".toast").forEach(function (t) { t.remove(); });
@@ -100,10 +178,135 @@
   if (!chat) return;
 
   // ---- rendering ------------------------------------------------------------------------------
+  // Maths: $…$, $$…$$, \(…\) and \[…\] found by the rules playground/chats/rendering.py uses
+  // (dollarmath without spaces inside the dollars or a digit around them; \[…\] a block on lines
+  // of its own), typeset by temml as MathML, or shown as source in <code> when it does not parse.
+  const MATH_CLOSING = { "$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]" };
+  const MAX_FORMULA_CHARS = 10000;
+  const SPACE = /[\t\n\v\f\r \u2000-\u200a]/;
+
+  function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function mathHtml(token) {
+    const tex = token.text.trim();
+    let html = null;
+    if (window.temml && tex.length <= MAX_FORMULA_CHARS) {
+      try {
+        html = window.temml.renderToString(tex, {
+          displayMode: token.display, annotate: true, throwOnError: true,
+          // temml frames \boxed with a style attribute, which the sanitizer and the CSP drop.
+          macros: { "\\boxed": "\\class{tml-fbox}{#1}" },
+          trust: function (context) { return context.command === "\\class" && context.class === "tml-fbox"; },
+        // temml's own style attributes go before the sanitizer parses the HTML: parsing them
+        // is already a CSP violation. (temml escapes quotes in text, so this finds only them.)
+        }).replace(/ style="[^"]*"/g, "");
+      } catch (e) {
+        html = null; // not TeX that temml reads: shown as written
+      }
+    }
+    if (html === null) {
+      html = '<code class="math-source">' + escapeHtml(token.opening + tex + MATH_CLOSING[token.opening]) + "</code>";
+      if (token.block) html = "<p>" + html + "</p>";
+    }
+    return token.block ? html + "\n" : html;
+  }
+
+  function escapedAt(src, index) { // an odd number of backslashes before src[index]
+    let count = 0;
+    while (index - count - 1 >= 0 && src[index - count - 1] === "\\") count += 1;
+    return count % 2 === 1;
+  }
+
+  function inlineDollar(src, tokens) {
+    if (src[0] !== "$" || src.length < 2 || SPACE.test(src[1])) return null;
+    const previous = tokens.length ? tokens[tokens.length - 1].raw.slice(-1) : "";
+    if (/\d/.test(previous)) return null;
+    const double = src[1] === "$";
+    let from = double ? 2 : 1;
+    let end;
+    for (;;) {
+      end = src.indexOf("$", from);
+      if (end === -1) return null;
+      if (escapedAt(src, end) || (double && src[end + 1] !== "$")) { from = end + 1; continue; }
+      break;
+    }
+    if (double) end += 1;
+    if (SPACE.test(src[end - 1]) || /\d/.test(src[end + 1] || "")) return null;
+    const text = double ? src.slice(2, end - 1) : src.slice(1, end);
+    if (!text || text.includes("`")) return null; // a code span wins over a formula
+    return { raw: src.slice(0, end + 1), text: text, display: double, opening: double ? "$$" : "$" };
+  }
+
+  function inlineBackslash(src) {
+    const match = /^\\\(([\s\S]+?)\\\)/.exec(src) || /^\\\[([\s\S]+?)\\\]/.exec(src);
+    if (!match) return null;
+    const opening = match[0].slice(0, 2);
+    return { raw: match[0], text: match[1], display: opening === "\\[", opening: opening };
+  }
+
+  function blockDollar(src) {
+    const lines = src.split("\n");
+    const indent = /^ {0,3}\$\$/.exec(lines[0]);
+    if (!indent) return null;
+    const first = lines[0].slice(indent[0].length - 2);
+    const body = [first.slice(2)];
+    let last = 0;
+    if (first.trim().length > 3 && first.trim().endsWith("$$")) {
+      body[0] = first.trimEnd().slice(2, -2);
+    } else {
+      if (first.trim().length > 3 && first.slice(2).includes("$$")) return null;
+      for (last = 1; ; last += 1) {
+        if (last >= lines.length || lines[last].trim() === "") return null;
+        if (lines[last].trim().endsWith("$$")) {
+          body.push(lines[last].trimEnd().slice(0, -2));
+          break;
+        }
+        body.push(lines[last]);
+      }
+    }
+    const raw = lines.slice(0, last + 1).join("\n") + (last + 1 < lines.length ? "\n" : "");
+    return { raw: raw, text: body.join("\n"), display: true, opening: "$$", block: true };
+  }
+
+  function blockBracket(src) {
+    const match = /^ {0,3}\\\[([\s\S]+?)\\\][ \t]*(?:\n|$)/.exec(src);
+    return match ? { raw: match[0], text: match[1], display: true, opening: "\\[", block: true } : null;
+  }
+
+  function mathExtension(level, find) {
+    return {
+      name: "math_" + level, level: level,
+      start: level === "inline" ? function (src) {
+        const index = src.search(/\$|\\[(\[]/);
+        return index === -1 ? undefined : index;
+      } : undefined,
+      tokenizer: function (src, tokens) {
+        const found = find(src, tokens);
+        return found ? Object.assign({ type: "math_" + level }, found) : undefined;
+      },
+      renderer: mathHtml,
+    };
+  }
+
+  if (window.marked) {
+    window.marked.use({ extensions: [
+      mathExtension("block", function (src) { return blockDollar(src) || blockBracket(src); }),
+      mathExtension("inline", function (src, tokens) { return inlineDollar(src, tokens) || inlineBackslash(src); }),
+    ] });
+  }
+
   function renderMarkdown(text) {
     if (!window.marked || !window.DOMPurify) return null;
     const html = window.marked.parse(text, { gfm: true, breaks: false, async: false });
-    return window.DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_ATTR: ["style"] });
+    return window.DOMPurify.sanitize(html, {
+      USE_PROFILES: { html: true, mathMl: true },
+      ADD_TAGS: ["semantics", "annotation"], // the LaTeX source, which copying takes
+      FORBID_ATTR: ["style"],
+    });
   }
 
   function decorateCode(root) {
@@ -148,8 +351,50 @@
 
   function scrollerOf(el) { return el.closest(".messages") || messagesEl; }
 
-  function nearBottom(scroller) {
-    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  function distanceToBottom(scroller) {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+  }
+
+  // ---- following the stream -------------------------------------------------------------------
+  // A list follows a streaming answer down until the reader scrolls up; from then on it stays
+  // where they are, and the "↓" button (chat page) takes them down and follows again.
+  const unfollowed = new WeakSet();
+  const lastScrollTop = new WeakMap();
+  const jumpButton = document.getElementById("jump-latest");
+
+  function following(scroller) { return !unfollowed.has(scroller); }
+
+  function toBottom(scroller) {
+    unfollowed.delete(scroller);
+    scroller.scrollTop = scroller.scrollHeight;
+    lastScrollTop.set(scroller, scroller.scrollTop);
+    syncJumpButton();
+  }
+
+  function syncJumpButton() {
+    if (!jumpButton || !messagesEl) return;
+    const away = distanceToBottom(messagesEl) > (following(messagesEl) ? 120 : 2);
+    if (jumpButton.hidden === away) jumpButton.hidden = !away;
+  }
+
+  document.querySelectorAll(".messages").forEach(function (scroller) {
+    lastScrollTop.set(scroller, scroller.scrollTop);
+    scroller.addEventListener("scroll", function () {
+      const before = lastScrollTop.get(scroller) || 0;
+      if (distanceToBottom(scroller) <= 2) unfollowed.delete(scroller); // back at the end
+      else if (scroller.scrollTop < before - 1) unfollowed.add(scroller); // the reader went up
+      lastScrollTop.set(scroller, scroller.scrollTop);
+      if (scroller === messagesEl) syncJumpButton();
+    }, { passive: true });
+  });
+
+  if (jumpButton) {
+    jumpButton.addEventListener("click", function () {
+      toBottom(messagesEl);
+      // The button hides itself now: leave the focus where typing goes next.
+      document.getElementById("message-input")?.focus({ preventScroll: true });
+    });
+    window.addEventListener("resize", syncJumpButton);
   }
 
   function renderStream(id) {
@@ -157,7 +402,7 @@
     const state = streams.get(id);
     if (!el || !state || el.dataset.status !== "streaming") return;
     const scroller = scrollerOf(el);
-    const stick = nearBottom(scroller);
+    const stick = following(scroller);
     const details = el.querySelector(".thinking");
     const body = el.querySelector(".thinking-body");
     if (state.reasoning) {
@@ -173,7 +418,8 @@
       decorateCode(answer);
     }
     updateLabel(el, state);
-    if (stick) scroller.scrollTop = scroller.scrollHeight;
+    if (stick) toBottom(scroller);
+    else if (scroller === messagesEl) syncJumpButton();
   }
 
   function updateLabel(el, state) {
@@ -240,7 +486,7 @@
     streams.delete(frame.message_id);
     if (!el) return;
     const scroller = scrollerOf(el);
-    const stick = nearBottom(scroller);
+    const stick = following(scroller);
     el.outerHTML = frame.html;
     const fresh = elementFor(frame.message_id);
     if (fresh) {
@@ -248,7 +494,8 @@
       decorateCode(fresh);
       if (window.htmx) window.htmx.process(fresh);
     }
-    if (stick) scroller.scrollTop = scroller.scrollHeight;
+    if (stick) toBottom(scroller);
+    else if (scroller === messagesEl) syncJumpButton();
     syncComposer();
     // The answer's cost and the provider's count change what the next request holds.
     const meter = document.getElementById("context-meter");
@@ -267,7 +514,7 @@
       }
     });
     document.getElementById("empty-state")?.remove();
-    list.scrollTop = list.scrollHeight;
+    toBottom(list);
     watchStreaming();
   }
 
@@ -363,7 +610,10 @@
   });
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && streamingElement()) {
+    if (event.key === "Escape" && drawerOpen()) {
+      event.preventDefault();
+      closeDrawer(); // before stopping an answer: Esc leaves the innermost thing first
+    } else if (event.key === "Escape" && streamingElement()) {
       event.preventDefault();
       stopStreaming();
     } else if (event.target === document.getElementById("message-input") && event.key === "Enter"
@@ -407,7 +657,7 @@
       autosize();
       document.getElementById("composer-error")?.remove();
       document.getElementById("empty-state")?.remove();
-      document.querySelectorAll(".messages").forEach(function (list) { list.scrollTop = list.scrollHeight; });
+      document.querySelectorAll(".messages").forEach(toBottom);
       watchStreaming();
     }
   });
@@ -416,13 +666,89 @@
       document.getElementById("message-input")?.focus();
     }
   });
+  // ---- refusals of requests that swap nothing --------------------------------------------------
+  // Retry and the model picker post with hx-swap="none": the server's reason for a refusal (a
+  // 4xx with a plain-text body) would go nowhere, so it is shown near the composer and the page
+  // stays as it was (the picker goes back to the model the chat still has).
+  const shownRefusals = new WeakSet();
+  let statusTimer = null;
+
+  function actionStatus() {
+    let region = document.getElementById("action-status");
+    if (!region) { // a page without the chat's dock (a comparison)
+      region = document.createElement("div");
+      region.id = "action-status";
+      region.className = "action-status is-floating";
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      chat.appendChild(region);
+    }
+    return region;
+  }
+  actionStatus(); // in the page before anything is said in it, so that it is announced
+
+  function showStatus(text) {
+    const region = actionStatus();
+    const note = document.createElement("p");
+    note.className = "action-toast";
+    note.textContent = text;
+    region.replaceChildren(note);
+    clearTimeout(statusTimer);
+    statusTimer = setTimeout(function () { region.replaceChildren(); }, 8000);
+  }
+
+  function refusalText(xhr) {
+    const text = (xhr.responseText || "").trim();
+    // A plain sentence is the server's reason; a whole error page is not something to quote.
+    if (xhr.status < 500 && text && text[0] !== "<" && text.length <= 600) return text;
+    if (xhr.status === 403) return "You do not have the right to do that here.";
+    if (xhr.status === 404) return "That is no longer there. Reload the page.";
+    return "The request failed (" + xhr.status + "). Try again.";
+  }
+
+  function requester(detail) { // beforeSwap fires on the target, which may be another element
+    return (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+  }
+
+  function swapsNothing(detail) {
+    if (detail.swapOverride) return detail.swapOverride.trim().split(/\s+/)[0] === "none";
+    const holder = requester(detail)?.closest("[hx-swap]"); // inherited, as htmx reads it
+    return Boolean(holder) && holder.getAttribute("hx-swap").trim().split(/\s+/)[0] === "none";
+  }
+
+  // The picker's model before a change, which a refusal puts back: noted now, and when a picker
+  // the composer brought back (after a refused send) gets the focus.
+  const picker = document.getElementById("model-picker");
+  if (picker) picker.dataset.chosen = picker.value;
+  document.addEventListener("focusin", function (event) {
+    const target = event.target;
+    if (target.id === "model-picker" && !target.dataset.chosen) target.dataset.chosen = target.value;
+  });
+
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const xhr = event.detail.xhr;
+    if (xhr.status < 400 || !swapsNothing(event.detail)) return;
+    shownRefusals.add(xhr);
+    showStatus(refusalText(xhr));
+    event.detail.shouldSwap = false;
+    const elt = requester(event.detail);
+    if (elt && elt.id === "model-picker" && elt.dataset.chosen) elt.value = elt.dataset.chosen;
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const elt = requester(event.detail);
+    if (elt && elt.id === "model-picker" && event.detail.xhr.status < 400) elt.dataset.chosen = elt.value;
+  });
   document.body.addEventListener("htmx:responseError", function (event) {
-    if (event.detail.xhr.status !== 422) showConnection("The request failed (" + event.detail.xhr.status + "). Try again.");
+    const xhr = event.detail.xhr;
+    if (xhr.status !== 422 && !shownRefusals.has(xhr)) showConnection("The request failed (" + xhr.status + "). Try again.");
+  });
+  document.body.addEventListener("htmx:sendError", function (event) {
+    if (swapsNothing(event.detail)) showStatus("The server could not be reached. Try again.");
   });
 
   decorateCode(chat);
   watchStreaming();
-  document.querySelectorAll(".messages").forEach(function (list) { list.scrollTop = list.scrollHeight; });
+  document.querySelectorAll(".messages").forEach(toBottom);
   autosize();
   connect();
 })();

@@ -140,7 +140,9 @@ def answer(**fields) -> Message:
 
 
 def test_an_answer_cut_by_max_tokens_knows_the_limit():
-    assert answer(finish_reason="length", params={"max_tokens": 1500}).stopped_at_output_limit == 1500
+    assert (
+        answer(finish_reason="length", params={"max_tokens": 1500}).stopped_at_output_limit == 1500
+    )
     # No max tokens set: the model's own output limit was sent.
     assert answer(finish_reason="length", params={}).stopped_at_output_limit == 80_000
     assert answer(finish_reason="stop", params={"max_tokens": 10}).stopped_at_output_limit is None
@@ -157,7 +159,7 @@ def test_the_simulator_cut_by_max_tokens_shows_the_limit_on_the_answer(owner, si
     runner.wait_idle()
     cut.refresh_from_db()
     assert (cut.status, cut.finish_reason) == ("complete", "length")
-    html = render_to_string("chats/chat.html#message", {"message": cut})
+    html = render_to_string("chats/_message.html", {"message": cut})
     assert (
         "Stopped at the limit of 40 output tokens — raise Max output tokens in the settings."
         in html
@@ -167,9 +169,7 @@ def test_the_simulator_cut_by_max_tokens_shows_the_limit_on_the_answer(owner, si
     runner.wait_idle()
     whole.refresh_from_db()
     assert whole.finish_reason == "stop"
-    assert "Stopped at the limit" not in render_to_string(
-        "chats/chat.html#message", {"message": whole}
-    )
+    assert "Stopped at the limit" not in render_to_string("chats/_message.html", {"message": whole})
 
 
 # --- the message partial and the chat page ----------------------------------------------------
@@ -177,11 +177,11 @@ def test_the_simulator_cut_by_max_tokens_shows_the_limit_on_the_answer(owner, si
 
 @pytest.mark.django_db(transaction=True)
 def test_an_answer_carries_its_markdown_source_and_its_actions(owner, simulator):
-    chat, _, reply_ = reply(owner, simulator, "#think:3 #answer:5 hi")
+    _, _, reply_ = reply(owner, simulator, "#think:3 #answer:5 hi")
     runner.wait_idle()
     reply_.refresh_from_db()
     reply_.content = 'Say $x<y$ & "quote" </template><script>alert(1)</script>'
-    html = render_to_string("chats/chat.html#message", {"message": reply_})
+    html = render_to_string("chats/_message.html", {"message": reply_})
     source = re.search(r"<template data-answer-source>(.*?)</template>", html, re.S).group(1)
     assert source == (
         "Say $x&lt;y$ &amp; &quot;quote&quot; &lt;/template&gt;&lt;script&gt;alert(1)"

@@ -77,7 +77,7 @@ def test_a_bad_value_is_named_at_its_field_and_nothing_is_saved(
     response = owner_client.post(f"/chat/{chat.pk}/settings", form(**changes), headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 422
-    assert f'id="id_{field}-error"' in html and text in html
+    assert f'id="id_{field}_error"' in html and text in html
     assert "Some values need fixing; nothing was saved." in html
     chat.refresh_from_db()
     assert chat.params == {"temperature": 0.5}
@@ -89,7 +89,7 @@ def test_without_htmx_a_bad_value_reopens_the_drawer_with_the_message(
     chat = new_chat(owner, simulator)
     response = owner_client.post(f"/chat/{chat.pk}/settings", form(top_p=3))
     html = response.content.decode()
-    assert response.status_code == 422 and 'id="id_top_p-error"' in html
+    assert response.status_code == 422 and 'id="id_top_p_error"' in html
     assert 'aria-label="Chat settings" hidden' not in html
 
 
@@ -165,3 +165,19 @@ def test_settings_that_no_longer_fit_the_model_refuse_the_send(owner, owner_clie
     assert response.status_code == 422
     assert "Check the chat settings" in response.content.decode()
     assert not Message.objects.filter(chat=chat).exists()
+
+
+def test_help_and_errors_are_named_by_their_fields(owner, owner_client, simulator):
+    """The settings form renders through the project field template: the widget's
+    aria-describedby points at the help text and the error that exist on the page."""
+    from tests.chats.helpers import new_chat
+
+    chat = new_chat(owner, simulator)
+    html = owner_client.get(f"/chat/{chat.pk}").content.decode()
+    assert 'aria-describedby="id_thinking_budget_helptext"' in html
+    assert 'id="id_thinking_budget_helptext"' in html
+    bad = owner_client.post(f"/chat/{chat.pk}/settings", {"temperature": "hot", "top_p": "0.95"})
+    html = bad.content.decode()
+    assert bad.status_code == 422 and 'id="id_temperature_error"' in html
+    widget = html.split('name="temperature"')[1].split(">", 1)[0]
+    assert 'aria-describedby="id_temperature_error"' in widget
