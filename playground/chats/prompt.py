@@ -280,6 +280,10 @@ class ContextReport:
     def documents(self) -> list[Part]:
         return [p for p in self.parts if p.kind == "document"]
 
+    @property
+    def document_tokens(self) -> int:
+        return sum(p.tokens for p in self.documents)
+
     def largest_documents(self) -> list[Part]:
         return sorted(self.documents, key=lambda p: p.tokens, reverse=True)[:LARGEST_NAMED]
 

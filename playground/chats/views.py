@@ -25,8 +25,6 @@ from .forms import ParamsForm
 from .models import Chat, Message, Preset
 from .rendering import render_message_html
 
-LIBRARY_CHOICES = 100
-
 
 def model_choices() -> list[Provider]:
     return list(Provider.objects.enabled())
@@ -34,14 +32,9 @@ def model_choices() -> list[Provider]:
 
 def _documents_context(chat: Chat, branch: list[Message]) -> dict:
     attached = prompt.attached(chat)
-    library = (
-        Document.objects.filter(workspace_id=chat.workspace_id, status=Document.Status.READY)
-        .exclude(pk__in=[d.pk for d in attached])
-        .only("id", "name", "tokens")[:LIBRARY_CHOICES]
-    )
     return {
         "attached_documents": attached,
-        "library_documents": list(library),
+        "library_documents": Document.objects.attachable_to(chat),
         "meter": prompt.report(chat, branch=branch, documents=attached),
     }
 

@@ -88,6 +88,13 @@ def _again(document: Document) -> Document:
     return document
 
 
+def read_again(document: Document) -> Document:
+    """A failed document read once more, at the user's asking: the failure may have been
+    passing (a worker lost, a machine short of memory), or the limits may have changed. One that
+    did not fail is left as it is."""
+    return _again(document)
+
+
 def attach(chat, document: Document, user) -> Attachment:
     if document.workspace_id != chat.workspace_id:
         raise UploadRefused("A document can only be attached to chats of its own workspace.")

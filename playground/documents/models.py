@@ -20,9 +20,19 @@ def _stored_name(document: Document, filename: str) -> str:
     return f"{document.workspace_id}/{uuid.uuid4().hex}"
 
 
+LIBRARY_CHOICES = 100
+
+
 class DocumentQuerySet(models.QuerySet):
     def for_user(self, user) -> DocumentQuerySet:
         return self.filter(workspace__memberships__user=user)
+
+    def attachable_to(self, chat) -> list[Document]:
+        """What "Add from library" offers: the workspace's read documents not in the chat
+        yet (at most ``LIBRARY_CHOICES``)."""
+        documents = self.filter(workspace_id=chat.workspace_id, status=Document.Status.READY)
+        documents = documents.exclude(attachments__chat=chat).only("id", "name", "tokens")
+        return list(documents[:LIBRARY_CHOICES])
 
 
 class Document(models.Model):

@@ -26,6 +26,24 @@ def _chip(request: HttpRequest, document: Document, chat: Chat | None) -> HttpRe
     return render(request, "documents/attachments.html#chip", {"document": document, "chat": chat})
 
 
+def _changed(
+    request: HttpRequest, chat: Chat, document: Document | None, *, keep_open: bool = False
+) -> HttpResponse:
+    """The document's chip (none once detached), with the library's choices out of band: the
+    picker offers only documents the chat does not have."""
+    return render(
+        request,
+        "documents/attachments.html#changed",
+        {
+            "document": document,
+            "chat": chat,
+            "library_documents": Document.objects.attachable_to(chat),
+            "keep_open": keep_open,
+            "oob": True,
+        },
+    )
+
+
 @login_required
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
@@ -51,7 +69,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         response_headers["X-Chat-Url"] = reverse("chats:chat", args=[chat.pk])
     if chat is not None:
         actions.attach(chat, document, request.user)
-    response = _chip(request, document, chat)
+        response = _changed(request, chat, document)
+    else:
+        response = _chip(request, document, chat)
     for name, value in response_headers.items():
         response[name] = value
     return response
@@ -67,7 +87,7 @@ def attach(request: HttpRequest, chat_id) -> HttpResponse:
     except actions.UploadRefused as refusal:
         flash.error(request, str(refusal))
     if request.htmx:
-        return _chip(request, document, chat)
+        return _changed(request, chat, document, keep_open=True)  # to attach more
     return redirect("chats:chat", chat_id=chat.pk)
 
 
@@ -78,8 +98,24 @@ def detach(request: HttpRequest, chat_id, document_id) -> HttpResponse:
     document = access.document_for(request.user, document_id)
     actions.detach(chat, document)
     if request.htmx:
-        return HttpResponse("")  # the chip's place, now empty
+        return _changed(request, chat, None)  # the chip's place, now empty
     flash.success(request, f"Detached “{document.name}”.")
+    return redirect("chats:chat", chat_id=chat.pk)
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, chat_id, document_id) -> HttpResponse:
+    """Read a document that failed once more, from its chip in the chat (a failed document
+    holds every send of the chat until it is read or detached)."""
+    chat = chat_access.chat_for(request.user, chat_id, Action.CHAT)
+    document = access.document_for(request.user, document_id)
+    failed = document.status == Document.Status.FAILED
+    actions.read_again(document)
+    if request.htmx:
+        return _chip(request, document, chat)
+    if failed:
+        flash.success(request, f"Reading “{document.name}” again.")
     return redirect("chats:chat", chat_id=chat.pk)
 
 

@@ -22,6 +22,46 @@
     if (meter && window.htmx) window.htmx.trigger(meter, "refresh");
   }
 
+  // Past a few documents, the read ones fold into one line that opens on a click
+  // (#doc-group), so the chips never take the conversation's height. One being uploaded or
+  // read, or that failed, stays in the open list: it holds the send. The server renders the
+  // same grouping; this keeps it as chips come, change and go.
+  function regroup() {
+    const strip = document.getElementById("context-strip");
+    const group = document.getElementById("doc-group");
+    const grouped = document.getElementById("doc-group-chips");
+    if (!strip || !group || !grouped) return;
+    const all = Array.from(strip.querySelectorAll(".doc-chip"));
+    // Counted as the server counts: attached documents (an upload that was refused is not one).
+    const attachedCount = all.filter(function (chip) { return chip.dataset.documentId; }).length;
+    const collapse = attachedCount > Number(strip.dataset.collapseAfter);
+    let count = 0;
+    let tokens = 0;
+    all.forEach(function (chip) {
+      const place = collapse && chip.dataset.status === "ready" ? grouped : chips();
+      if (chip.parentElement !== place) place.appendChild(chip);
+      if (place === grouped) {
+        count += 1;
+        tokens += Number(chip.dataset.tokens || 0);
+      }
+    });
+    if (group.hidden !== !count) group.hidden = !count;
+    const text = count + (count === 1 ? " document · " : " documents · ") + tokens.toLocaleString("en-US") + " tokens";
+    const label = group.querySelector(".doc-group-label");
+    // Only a real change: this runs from a MutationObserver that would see its own writes.
+    if (label && label.textContent !== text) label.textContent = text;
+  }
+
+  // Keeps "Add from library" to documents the chat does not have: the server answers a change
+  // with the picker again (an htmx out-of-band swap; an upload's answer is read here).
+  function replacePicker(picker) {
+    const current = document.getElementById("library-pick");
+    if (!picker || !current) return;
+    picker.removeAttribute("hx-swap-oob");
+    current.replaceWith(picker);
+    if (window.htmx) window.htmx.process(picker);
+  }
+
   function pendingChip(file) {
     const li = document.createElement("li");
     li.className = "doc-chip is-uploading";
@@ -100,6 +140,7 @@
           const holder = document.createElement("template");
           holder.innerHTML = xhr.responseText.trim();
           const chip = holder.content.firstElementChild;
+          replacePicker(holder.content.getElementById("library-pick"));
           const existing = chip && document.getElementById(chip.id);
           if (existing && existing !== view.li) { existing.replaceWith(chip); view.li.remove(); }
           else if (chip) view.li.replaceWith(chip);
@@ -178,7 +219,9 @@
       fetch("/chat/" + chatId + "/documents/" + element.dataset.documentId, { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
-          if (html) window.dispatchEvent(new CustomEvent("playground:document", {
+          // A frame that came in the meantime replaced the chip and is newer than this
+          // answer: an older "Reading…" must not take the place of "ready".
+          if (html && document.getElementById(element.id) === element) window.dispatchEvent(new CustomEvent("playground:document", {
             detail: { document_id: Number(element.dataset.documentId), status: "", html: html } }));
         });
     });
@@ -223,8 +266,16 @@
   }, true);
 
   document.body.addEventListener("htmx:afterRequest", function (event) {
-    // Detached, or attached from the library: the context changed.
+    // Detached, attached from the library, or read again: the context changed.
     const path = event.detail.requestConfig?.path || "";
-    if (event.detail.successful && /\/documents\/(attach|\d+\/detach)$/.test(path)) refreshMeter();
+    if (event.detail.successful && /\/documents\/(attach|\d+\/(detach|retry))$/.test(path)) refreshMeter();
   });
+
+  const strip = document.getElementById("context-strip");
+  if (strip) {
+    regroup();
+    new MutationObserver(regroup).observe(strip, {
+      childList: true, subtree: true, attributes: true, attributeFilter: ["data-status"],
+    });
+  }
 })();
