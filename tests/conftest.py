@@ -5,9 +5,9 @@ from django.test import Client
 
 from playground.accounts.actions import sign_up
 from playground.providers.models import Provider
+from playground.streaming import runner
 from playground.workspaces.access import personal_workspace
 from playground.workspaces.models import Membership
-from playground.streaming import runner
 
 PASSWORD = "correct horse battery 9"
 

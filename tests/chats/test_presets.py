@@ -5,7 +5,6 @@ import pytest
 
 from playground.chats.models import Chat, Preset
 from playground.workspaces.access import personal_workspace
-from playground.workspaces.models import Membership
 from tests.chats.helpers import new_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)

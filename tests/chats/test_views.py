@@ -197,9 +197,7 @@ def test_a_refused_first_message_creates_no_chat(owner, owner_client, simulator)
     assert response.status_code == 422
     assert "monthly budget" in html and "An expensive question" in html
     assert not Chat.objects.exists() and not Message.objects.exists()
-    htmx = owner_client.post(
-        "/chat/start", {"text": "Again"}, headers={"HX-Request": "true"}
-    )
+    htmx = owner_client.post("/chat/start", {"text": "Again"}, headers={"HX-Request": "true"})
     assert htmx.status_code == 422 and htmx["HX-Retarget"] == "#composer"
     assert not Chat.objects.exists()
 

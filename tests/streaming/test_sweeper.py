@@ -65,8 +65,8 @@ def test_the_embedded_timer_sweeps_without_a_viewer(owner, simulator, settings):
 
 
 def test_a_stalled_reading_is_queued_again(owner, owner_client, simulator):
-    from tests.documents.test_documents import read
     from tests.chats.helpers import new_chat
+    from tests.documents.test_documents import read
 
     chat = new_chat(owner, simulator)
     document = read(owner_client, chat, "again.txt", b"read me twice\n")
