@@ -194,7 +194,10 @@ PLAYGROUND = {
     "DOCUMENT_EXTRACT_SECONDS": env.int("PLAYGROUND_DOCUMENT_EXTRACT_SECONDS", default=120),
     "DOCUMENT_EXTRACT_MEMORY_MB": env.int("PLAYGROUND_DOCUMENT_EXTRACT_MEMORY_MB", default=1536),
     # Blocking jobs at once in the embedded mode (document readings, each in a child process).
-    "BLOCKING_JOBS_AT_ONCE": env.int("PLAYGROUND_BLOCKING_JOBS", default=2),
+    # (PLAYGROUND_DOCUMENT_EXTRACTIONS is its name before the reshaping; still read.)
+    "BLOCKING_JOBS_AT_ONCE": env.int(
+        "PLAYGROUND_BLOCKING_JOBS", default=env.int("PLAYGROUND_DOCUMENT_EXTRACTIONS", default=2)
+    ),
     # A tokenizer.json (Hugging Face format) for exact token counts instead of estimates.
     "TOKENIZER_JSON": env.str("PLAYGROUND_TOKENIZER_JSON", default=""),
 }

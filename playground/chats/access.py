@@ -27,6 +27,7 @@ def any_chat_for(user, chat_id, action: Action = Action.VIEW) -> Chat:
         raise Http404("No such chat")
     try:
         chat = (
+            # Filter (for_user), then annotate: the role comes through the user's membership.
             Chat.objects.for_user(user)
             .annotate(viewer_role=F("workspace__memberships__role"))
             .select_related("workspace", "provider")
@@ -54,8 +55,10 @@ def message_for(user, message_id, action: Action = Action.VIEW) -> Message:
     try:
         message = (
             Message.objects.select_related("chat__workspace", "provider")
+            # Filter, then annotate: the role is read through the same (the user's) membership.
+            .filter(chat__workspace__memberships__user=user)
             .annotate(viewer_role=F("chat__workspace__memberships__role"))
-            .get(pk=int(message_id), chat__workspace__memberships__user=user)
+            .get(pk=int(message_id))
         )
     except (Message.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("No such message") from None

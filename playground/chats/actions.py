@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -20,7 +21,7 @@ from playground.streaming.dispatch import dispatch
 from playground.workspaces.policy import REFUSALS, Action, can
 
 from . import prompt
-from .generation import charge_interrupted, stops
+from .generation import charge_interrupted, final_frame, stops
 from .models import Chat, Message, Preset
 from .rendering import render_message_html
 
@@ -92,8 +93,10 @@ def create_chat(workspace, user, provider: Provider | None = None, model: str = 
 def _new_assistant(chat: Chat, parent: Message, user) -> Message:
     provider, model = choose_model(chat.provider, chat.model)
     params = checked_params(chat.params, provider, model, "Check the chat settings")
-    # Refused before anything is sent when it cannot fit (or a document is not ready).
-    next_request = prompt.report(chat, params=params)
+    # Refused before anything is sent when it cannot fit (or a document is not ready). The
+    # branch ends at the new question: the chat's tip moves to the answer only after this.
+    branch = prompt.branch_to(parent.pk)
+    next_request = prompt.report(chat, params=params, branch=branch)
     refusal = next_request.refusal()
     if refusal:
         raise ReplyRefused(refusal)
@@ -238,18 +241,25 @@ def fail_stale_streams() -> int:
 
 
 def _interrupt(streaming, reason: str) -> int:
-    """Mark answers whose generation died as failed, and charge what they used."""
-    ids = list(streaming.values_list("pk", flat=True))
-    if not ids:
-        return 0
-    count = Message.objects.filter(pk__in=ids, status=Message.Status.STREAMING).update(
-        status=Message.Status.FAILED,
-        error_kind="interrupted",
-        error_message=reason,
-        finished_at=timezone.now(),
-    )
-    charge_interrupted(ids)
-    return count
+    """Mark answers whose generation died as failed, charge what they used, and tell their
+    viewers. Each by an UPDATE that checks the same conditions: an answer that saved or ended
+    meanwhile is left as it is."""
+    interrupted = []
+    for message_id in list(streaming.values_list("pk", flat=True)):
+        if streaming.filter(pk=message_id).update(
+            status=Message.Status.FAILED,
+            error_kind="interrupted",
+            error_message=reason,
+            finished_at=timezone.now(),
+        ):
+            interrupted.append(message_id)
+    charge_interrupted(interrupted)
+    for message in Message.objects.filter(pk__in=interrupted).only("pk", "chat_id", "stream_seq"):
+        seq = message.stream_seq + 1
+        async_to_sync(publisher.end_stream)(
+            message.chat_id, message.pk, final_frame(message.pk, seq)
+        )
+    return len(interrupted)
 
 
 @sweeper.after_restart

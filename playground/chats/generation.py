@@ -319,11 +319,18 @@ class Generation:
         not save and charge the answer a second time."""
         if self.finished:
             return
-        self.finished = True
         seq = self.coalescer.seq + 1
-        saved = await sync_to_async(self._save_final)(status, error, seq)
-        frame = await sync_to_async(final_frame)(self.message.pk, seq) if saved else None
-        await publisher.end_stream(self.chat_id, self.message.pk, frame)
+        frame = None
+        try:
+            saved = await sync_to_async(self._save_final)(status, error, seq)
+            # Saved and charged: from here on a failure must not do it again. A failed save
+            # leaves it unset, so the caller's crash handler saves the answer as failed.
+            self.finished = True
+            frame = await sync_to_async(final_frame)(self.message.pk, seq) if saved else None
+        finally:
+            if self.finished:
+                # The kept frames are dropped and viewers told, whatever happened after saving.
+                await publisher.end_stream(self.chat_id, self.message.pk, frame)
 
     def _save_final(self, status: str, error: BaseException | None, seq: int) -> bool:
         """Save the finished answer and charge it; False if its chat was deleted meanwhile."""

@@ -60,29 +60,27 @@ class Chat(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("chats:chat", args=[self.pk])
 
-    @property
-    def group_name(self) -> str:
-        return f"chat.{self.pk.hex}"
-
     def branch(self) -> list[Message]:
         """The messages from the root to the tip: what the chat shows and sends."""
-        return list(Message.objects.chat_branch(self.pk).select_related("usage_record", "provider"))
+        return (
+            Message.objects.chat_branch(self.pk).select_related("usage_record", "provider").path()
+        )
 
 
 class MessageQuerySet(models.QuerySet):
     def branch(self, tip_id: int | None) -> MessageQuerySet:
-        """The messages from the root to ``tip_id``, root first."""
+        """The messages from the root to ``tip_id`` (``.path()`` lists them root first)."""
         if tip_id is None:
             return self.none()
-        return self._path("%s", tip_id)
+        return self._ending_at("%s", tip_id)
 
     def chat_branch(self, chat_id) -> MessageQuerySet:
         """The messages from the root to the chat's tip as it is in the database now (not as a
-        loaded chat object remembers it), root first."""
+        loaded chat object remembers it); ``.path()`` lists them root first."""
         tip = f"(SELECT tip_id FROM {Chat._meta.db_table} WHERE id = %s)"  # noqa: S608
-        return self._path(tip, Chat._meta.pk.get_db_prep_value(chat_id, connection))
+        return self._ending_at(tip, Chat._meta.pk.get_db_prep_value(chat_id, connection))
 
-    def _path(self, start_sql: str, param) -> MessageQuerySet:
+    def _ending_at(self, start_sql: str, param) -> MessageQuerySet:
         """One query: a recursive CTE over parent links (PostgreSQL and SQLite), not a walk
         over every message of the chat."""
         table = self.model._meta.db_table
@@ -94,8 +92,18 @@ class MessageQuerySet(models.QuerySet):
             "JOIN branch ON m.id = branch.parent_id) SELECT id FROM branch",
             (param,),
         )
-        # Along one branch a parent is always older than its child.
-        return self.filter(pk__in=path).order_by("created_at", "pk")
+        return self.filter(pk__in=path)
+
+    def path(self) -> list[Message]:
+        """The messages of a branch, root first by their parent links (not by time: the
+        clocks of two web replicas may disagree by more than the gap between two messages)."""
+        by_parent = {message.parent_id: message for message in self}
+        ordered: list[Message] = []
+        node = by_parent.get(None)
+        while node is not None:
+            ordered.append(node)
+            node = by_parent.get(node.pk)
+        return ordered
 
 
 class Message(models.Model):

@@ -81,6 +81,11 @@ def attached(chat: Chat) -> list[Document]:
     return [a.document for a in Attachment.objects.filter(chat=chat).select_related("document")]
 
 
+def branch_to(message_id: int | None) -> list[Message]:
+    """The messages from the root to ``message_id``, root first."""
+    return Message.objects.branch(message_id).select_related("usage_record", "provider").path()
+
+
 def conversation(path: Iterable[Message]) -> list[dict[str, str]]:
     # Earlier thinking is not sent back: M1 reasons afresh each turn and it would cost input.
     return [
@@ -152,7 +157,7 @@ def build_request(message: Message) -> dict:
     opening = opening_messages(params, document_texts(message.documents))
     request = {
         "model": message.model,
-        "messages": opening + conversation(Message.objects.branch(message.parent_id)),
+        "messages": opening + conversation(Message.objects.branch(message.parent_id).path()),
         "stream_options": {"include_usage": True},
     }
     if not message.params:

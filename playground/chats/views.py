@@ -18,7 +18,7 @@ from playground.llm import snippets
 from playground.llm.client import ProviderKind
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
 from playground.providers.models import Provider, default_provider, kind_of
-from playground.workspaces.policy import Action
+from playground.workspaces.policy import Action, require
 
 from . import access, actions, prompt
 from .forms import ParamsForm
@@ -121,6 +121,7 @@ def start_chat(request: HttpRequest) -> HttpResponse:
     """The first message of a new chat: create the chat and go to it."""
     text = request.POST.get("text", "")
     provider, model = _selected_model(request)
+    require(request.user, Action.CHAT, request.workspace)
     try:
         chat = actions.start_chat(request.workspace, request.user, text, provider, model)
     except actions.ReplyRefused as refusal:  # nothing was created

@@ -18,8 +18,10 @@ def comparison_for(user, comparison_id, action: Action = Action.VIEW) -> Compari
     try:
         comparison = (
             Comparison.objects.select_related("workspace")
+            # Filter, then annotate: the role is read through the same (the user's) membership.
+            .filter(workspace__memberships__user=user)
             .annotate(viewer_role=F("workspace__memberships__role"))
-            .get(pk=comparison_id, workspace__memberships__user=user)
+            .get(pk=comparison_id)
         )
     except (Comparison.DoesNotExist, ValidationError, ValueError):
         raise Http404("No such comparison") from None

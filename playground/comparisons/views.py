@@ -18,16 +18,13 @@ from playground.chats.models import Chat, Message
 from playground.chats.rendering import render_message_html
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, output_limit
 from playground.providers.models import Provider, default_provider
+from playground.workspaces.policy import Action, require
 
 from . import access, actions
 from .forms import ColumnForm, model_choice
 from .models import Comparison
 
 COLUMN_NUMBERS = range(1, actions.MAX_COLUMNS + 1)
-
-
-def _providers() -> list[Provider]:
-    return list(Provider.objects.enabled())
 
 
 def _default_columns(workspace, providers: list[Provider]) -> list[tuple[str, Params]]:
@@ -80,7 +77,7 @@ def _setup_page(
 @require_GET
 def new_comparison(request: HttpRequest) -> HttpResponse:
     """Set up a comparison; ``?from=<id>`` starts from an earlier one's columns and prompt."""
-    providers = _providers()
+    providers = list(Provider.objects.enabled())
     columns: list[tuple[str, Params]] = []
     prompt = ""
     if source := request.GET.get("from"):
@@ -108,7 +105,7 @@ def _is_included(request: HttpRequest, number: int) -> bool:
 @login_required
 @require_POST
 def start_comparison(request: HttpRequest) -> HttpResponse:
-    providers = _providers()
+    providers = list(Provider.objects.enabled())
     forms = [ColumnForm(request.POST, number=n, providers=providers) for n in COLUMN_NUMBERS]
     for form in forms:
         form.included = _is_included(request, form.number)
@@ -117,6 +114,7 @@ def start_comparison(request: HttpRequest) -> HttpResponse:
     if not all([form.is_valid() for form in used]):  # a list: every column shows its errors
         error = "Some column settings need fixing; nothing was sent."
         return _setup_page(request, forms, prompt, error, status=422)
+    require(request.user, Action.CHAT, request.workspace)
     try:
         comparison = actions.start_comparison(
             request.user, request.workspace, prompt, [form.column() for form in used]
@@ -156,7 +154,7 @@ def comparison_detail(request: HttpRequest, comparison_id) -> HttpResponse:
 @require_POST
 def send_to_all(request: HttpRequest, comparison_id) -> HttpResponse:
     """A follow-up to every column; the answer appends each column's new messages in place."""
-    comparison = access.comparison_for(request.user, comparison_id)
+    comparison = access.comparison_for(request.user, comparison_id, Action.CHAT)
     text = request.POST.get("text", "")
     try:
         started = actions.send_to_all(comparison, request.user, text)
@@ -185,7 +183,7 @@ def send_to_all(request: HttpRequest, comparison_id) -> HttpResponse:
 @login_required
 @require_POST
 def continue_column(request: HttpRequest, chat_id) -> HttpResponse:
-    column = chat_access.any_chat_for(request.user, chat_id)
+    column = chat_access.any_chat_for(request.user, chat_id, Action.CHAT)
     try:
         chat = actions.continue_as_chat(column, request.user)
     except chat_actions.ReplyRefused as refusal:
@@ -200,7 +198,7 @@ def continue_column(request: HttpRequest, chat_id) -> HttpResponse:
 @login_required
 @require_POST
 def delete_comparison(request: HttpRequest, comparison_id) -> HttpResponse:
-    comparison = access.comparison_for(request.user, comparison_id)
+    comparison = access.comparison_for(request.user, comparison_id, Action.CHAT)
     streaming = Message.objects.filter(
         chat__comparison=comparison, status=Message.Status.STREAMING
     ).values_list("pk", flat=True)

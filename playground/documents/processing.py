@@ -77,14 +77,16 @@ def requeue_after_restart() -> int:
 
 
 def _requeue(documents) -> int:
-    ids = list(documents.values_list("pk", flat=True))
-    # Only rows still pending: one finished meanwhile keeps its result.
-    Document.objects.filter(
-        pk__in=ids, status__in=[Document.Status.QUEUED, Document.Status.EXTRACTING]
-    ).update(status=Document.Status.QUEUED, progress=0.0, updated_at=timezone.now())
-    for document_id in ids:
-        transaction.on_commit(lambda pk=document_id: start_reading(pk))
-    return len(ids)
+    """Queue each of ``documents`` again and start reading it, each by an UPDATE that checks
+    the same conditions, so a reading that progressed or ended meanwhile is left alone."""
+    requeued = 0
+    for document_id in list(documents.values_list("pk", flat=True)):
+        if documents.filter(pk=document_id).update(
+            status=Document.Status.QUEUED, progress=0.0, updated_at=timezone.now()
+        ):
+            transaction.on_commit(lambda pk=document_id: start_reading(pk))
+            requeued += 1
+    return requeued
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from playground.chats import access as chat_access
 from playground.chats import actions as chat_actions
 from playground.chats import prompt
 from playground.chats.models import Chat
-from playground.workspaces.policy import Action
+from playground.workspaces.policy import Action, require
 
 from . import access, actions
 from .models import Document
@@ -56,6 +56,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.POST.get("chat"):
         chat = chat_access.chat_for(request.user, request.POST["chat"], Action.CHAT)
     workspace = chat.workspace if chat else request.workspace
+    require(request.user, Action.CHAT, workspace)
     try:
         document, _ = actions.store_upload(workspace, request.user, uploaded)
     except actions.UploadRefused as refusal:
@@ -187,7 +188,7 @@ def document_text(request: HttpRequest, document_id) -> HttpResponse:
 @login_required
 @require_POST
 def delete(request: HttpRequest, document_id) -> HttpResponse:
-    document = access.document_for(request.user, document_id)
+    document = access.document_for(request.user, document_id, Action.CHAT)
     actions.delete_document(document)
     flash.success(request, f"Deleted “{document.name}”.")
     return redirect("documents:library")

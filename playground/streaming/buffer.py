@@ -3,7 +3,7 @@
 A viewer who connects (or reconnects, or sees a gap) mid-stream gets every frame so far, so the
 text it shows is exact up to a known sequence number; the live frames after it follow through
 the channel layer. Redis holds the frames when the app runs on several processes; in the
-embedded mode (one process) a dict does. Writes go through ``events`` (in the same Redis
+embedded mode (one process) a dict does. Writes go through ``publisher`` (in the same Redis
 pipeline as the frame's publication); this module reads them and names the keys.
 """
 

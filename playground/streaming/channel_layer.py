@@ -8,7 +8,7 @@ and sends at once therefore saw the first frames up to 100 ms late, about 50 ms 
 
 This overrides two methods of ``RedisSingleShardConnection`` and the constructor of the
 per-loop layer; pyproject pins channels-redis to the 4.3 series, and
-tests/chats/test_channel_layer.py checks the internals relied on.
+tests/streaming/test_channel_layer.py checks the internals relied on.
 """
 
 from __future__ import annotations

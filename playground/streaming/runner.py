@@ -117,7 +117,7 @@ def start_blocking(job: Callable[..., object], *args) -> Future:
     return _track(_executor.submit(job, *args))
 
 
-def wait_idle(timeout: float = 60.0) -> None:
+def wait_idle(timeout: float = 120.0) -> None:
     """Wait for every in-process job of this process to end (tests, shutdown)."""
     while _pending:
         for future in list(_pending):

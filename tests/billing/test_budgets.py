@@ -3,6 +3,8 @@ real cost exactly once after complete, stopped and failed answers; warnings; the
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from playground.billing import actions as billing
@@ -190,3 +192,19 @@ def test_the_compare_page_warns_too(owner, owner_client, simulator):
     BudgetMonth.objects.filter(budget=budget).update(spent_micros=900_000)
     html = owner_client.get(f"/compare/{comparison.pk}").content.decode()
     assert "Workspace budget: 90% used this month" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hold_counts_the_message_being_sent(owner, simulator):
+    """The worst case reserved before a send includes the new question's input, not only the
+    history before it and the output."""
+    from playground.llm.pricing import micros
+
+    Budget.objects.create(workspace=personal_workspace(owner), monthly_cap_micros=10_000_000)
+    chat = new_chat(owner, simulator)
+    long_question = "#think:2 #answer:2 " + "word " * 60_000  # about 68k tokens
+    _, answer = actions.start_reply(chat, owner, long_question)
+    runner.wait_idle()
+    output_only = micros(Decimal("2.20") * 40_000 / 1_000_000)
+    held = Reservation.objects.get(message_id=answer.pk).amount_micros
+    assert held > output_only + micros(Decimal("0.40") * 60_000 / 1_000_000)

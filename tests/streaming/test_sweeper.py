@@ -84,3 +84,20 @@ def test_jobs_are_registered_by_name_and_an_unknown_one_is_refused():
     assert dispatch._registered("documents.extract").__name__ == "process"
     with pytest.raises(LookupError, match="No job named"):
         dispatch.dispatch("nothing.here", 1)
+
+
+def test_viewers_are_told_when_the_sweeper_ends_an_answer(owner, simulator, monkeypatch):
+    from playground.streaming import publisher
+
+    ended = []
+
+    async def end_stream(stream_id, message_id, final):
+        ended.append((stream_id, message_id, final))
+
+    answer = _left_streaming(owner, simulator)
+    monkeypatch.setattr(publisher, "end_stream", end_stream)
+    sweeper.sweep()
+    [(chat_id, message_id, final)] = ended
+    assert (chat_id, message_id) == (answer.chat_id, answer.pk)
+    assert final["type"] == "final" and final["status"] == "failed"
+    assert "stopped unexpectedly" in final["html"]

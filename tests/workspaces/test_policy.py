@@ -66,3 +66,52 @@ def test_a_member_cannot_set_budgets(owner, member):
     url = f"/workspace/{personal_workspace(owner).pk}/budgets"
     response = client_for(member).post(url, {"workspace_cap": "1"})
     assert response.status_code == 403 and not Budget.objects.exists()
+
+
+def test_members_reach_messages_and_comparisons_of_a_shared_workspace(
+    owner, member, viewer, simulator
+):
+    """Several memberships in one workspace: each person's lookup reads their own role (a
+    join per membership once returned several rows and a 500)."""
+    from playground.chats import actions
+    from playground.comparisons.models import Comparison
+    from playground.streaming import runner
+    from tests.comparisons.test_compare import three_columns
+
+    chat = new_chat(owner, simulator)
+    _, answer = actions.start_reply(chat, owner, "#think:2 #answer:2 hi")
+    runner.wait_idle()
+    assert client_for(member).get(f"/message/{answer.pk}/details").status_code == 200
+    assert client_for(viewer).get(f"/message/{answer.pk}/details").status_code == 200
+    assert client_for(viewer).post(f"/message/{answer.pk}/retry").status_code == 403
+    client_for(owner).post("/compare/start", three_columns(simulator))
+    runner.wait_idle()
+    comparison = Comparison.objects.get()
+    assert client_for(member).get(f"/compare/{comparison.pk}").status_code == 200
+    assert client_for(viewer).get(f"/compare/{comparison.pk}").status_code == 200
+
+
+def test_a_viewer_cannot_spend_or_delete_anywhere(owner, viewer, simulator):
+    from playground.comparisons.models import Comparison
+    from playground.documents.models import Document
+    from playground.streaming import runner
+    from tests.comparisons.test_compare import three_columns
+
+    client_for(owner).post("/compare/start", three_columns(simulator))
+    runner.wait_idle()
+    comparison = Comparison.objects.get()
+    column = comparison.columns.first()
+    document = Document.objects.create(
+        workspace=personal_workspace(owner), name="notes.txt", sha256="0" * 64, size=1
+    )
+    messages, chats = Message.objects.count(), Chat.objects.count()
+    client = client_for(viewer)
+    for url, data in [
+        (f"/compare/{comparison.pk}/send", {"text": "more"}),
+        (f"/compare/{comparison.pk}/delete", {}),
+        (f"/chat/{column.pk}/continue", {}),
+        (f"/documents/{document.pk}/delete", {}),
+    ]:
+        assert client.post(url, data).status_code == 403, url
+    assert Message.objects.count() == messages and Chat.objects.count() == chats
+    assert Comparison.objects.exists() and Document.objects.exists()
