@@ -129,3 +129,32 @@ async def test_a_document_is_read_by_the_worker_with_progress_and_used(stack, an
     row = message_row(stack, answer)
     assert "The deploy password hint is ALBATROSS." in row["content"]
     assert "(repo.zip)" in row["content"]
+
+
+async def test_celery_beat_sweeps_an_answer_whose_worker_died():
+    """No one looks at the chat: the sweeper (Celery beat, as deployed) ends the answer as
+    interrupted, releases its hold, and tells any viewer."""
+    import asyncio
+
+    env = {"PLAYGROUND_SWEEP_SECONDS": "1", "PLAYGROUND_STALE_STREAM_SECONDS": "3"}
+    with Stack.production(tokens_per_second=200, extra_env=env) as stack:
+        bob = User(stack, "bob").sign_up()
+        chat = bob.new_chat()
+        answer = bob.send(chat, "#think:5 #answer:5 short")
+        for _ in range(100):
+            if message_row(stack, answer)["status"] == "complete":
+                break
+            await asyncio.sleep(0.1)
+        # As if its worker had been killed mid-answer: streaming, silent for a minute.
+        stack.execute(
+            "UPDATE chats_message SET status = 'streaming', "
+            "heartbeat_at = NOW() - INTERVAL '1 minute' WHERE id = ?",
+            answer,
+        )
+        async with bob.websocket(chat) as ws:
+            frame = await next_frame(ws)
+            while frame["type"] != "final":
+                frame = await asyncio.wait_for(next_frame(ws), timeout=20)
+        assert frame["message_id"] == answer and frame["status"] == "failed"
+        row = message_row(stack, answer)
+        assert row["status"] == "failed" and row["error_kind"] == "interrupted"

@@ -124,6 +124,22 @@ class Stack:
                 ],
             )
         if self.mode == "production":
+            # The sweeper's schedule, as the README deploys it: one beat process.
+            self._spawn(
+                "beat",
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "playground",
+                    "beat",
+                    "--schedule",
+                    str(self.tmp / "beat-schedule"),
+                    "-l",
+                    "warning",
+                ],
+            )
             # As the README deploys it: uvicorn (uvloop, httptools) serving the ASGI app.
             self._spawn(
                 "web",
@@ -276,6 +292,20 @@ class Stack:
 
         with sqlite3.connect(self.tmp / "playground.sqlite3") as conn:
             return conn.execute(sql, params).fetchall()
+
+
+    def execute(self, sql: str, *params: Any) -> None:
+        """Change the database behind the app's back (a test's fault injection)."""
+        if self.mode == "production":
+            import psycopg
+
+            with psycopg.connect(self._database_url()) as conn:
+                conn.execute(sql.replace("?", "%s"), params)
+            return
+        import sqlite3
+
+        with sqlite3.connect(self.tmp / "playground.sqlite3") as conn:
+            conn.execute(sql, params)
 
 
 class User:
