@@ -20,6 +20,7 @@ import openai
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from playground.billing import actions as billing
@@ -268,18 +269,31 @@ class Generation:
             self.request, self.state.reasoning_text, self.state.reasoning_chunks, config.kind
         )
         self.requests.append(continuation)
-        # After a closed thinking everything that arrives is the answer.
+        # After a closed thinking everything that arrives is the answer; thinking again means
+        # the provider ignored the prefill: stopped there, so the thinking shown and charged
+        # stays at the budget whatever the provider does.
         self.normalizer = StreamNormalizer(ThinkingFormat.REASONING_CONTENT)
-        await self._stream(client, continuation, None)
+        if await self._stream(client, continuation, None, thinking_closed=True):
+            raise ProviderError(ErrorKind.PREFILL_IGNORED, f"budget {budget:,} tokens")
 
-    async def _stream(self, client: openai.AsyncOpenAI, request: dict, budget: int | None) -> bool:
-        """Stream one request into the answer. True when the thinking reached ``budget``
-        before the answer began: the stream is then closed."""
+    async def _stream(
+        self,
+        client: openai.AsyncOpenAI,
+        request: dict,
+        budget: int | None,
+        *,
+        thinking_closed: bool = False,
+    ) -> bool:
+        """Stream one request into the answer. True, with the stream closed, when the thinking
+        reached ``budget`` before the answer began, or when it went on after being closed
+        (``thinking_closed``)."""
         stream = stream_chat(client, request, self.normalizer, self.outcome)
         state = self.state
         # aclosing: a stop (cancellation) or the budget closes the upstream response now.
         async with aclosing(stream):
             async for split in stream:
+                if thinking_closed and split.reasoning:
+                    return True  # none of it is kept: the thinking stays at the budget
                 first = state.first_token_at is None or (
                     split.content and state.thinking_ended_at is None
                 )
@@ -382,7 +396,14 @@ class Generation:
         with transaction.atomic():
             # The chat may have been deleted while the answer was being written: never bring
             # its row back (a plain save would insert it again). What it used is still charged.
-            exists = Message.objects.select_for_update().filter(pk=message.pk).exists()
+            row = Message.objects.select_for_update().filter(pk=message.pk)
+            status_now = row.values_list("status", flat=True).first()
+            if status_now is not None and status_now != Message.Status.STREAMING:
+                # The sweeper declared it interrupted while this worker stalled, and charged
+                # the text saved by then: that stays the answer, charged once.
+                logger.warning("generation %s ended after it was declared interrupted", message.pk)
+                return False
+            exists = status_now is not None
             if exists:
                 message.save(force_update=True)
             billing.charge_answer(spend_of(message, cached), answer_exists=exists)
@@ -457,11 +478,13 @@ def claim(message_id: int) -> tuple[Message, dict] | None:
 
 
 async def _stopped_among(message_ids: list[int]) -> list[int]:
+    """The answers asked to stop, and those no longer streaming: the sweeper declared them
+    interrupted while their worker stalled (they were charged then; the worker stops)."""
     return [
         pk
-        async for pk in Message.objects.filter(
-            pk__in=message_ids, cancel_requested=True
-        ).values_list("pk", flat=True)
+        async for pk in Message.objects.filter(pk__in=message_ids)
+        .filter(Q(cancel_requested=True) | ~Q(status=Message.Status.STREAMING))
+        .values_list("pk", flat=True)
     ]
 
 

@@ -17,6 +17,7 @@ class ErrorKind(StrEnum):
     INTERRUPTED = "interrupted"
     TIMEOUT = "timeout"
     THINKING_BUDGET = "thinking_budget"
+    PREFILL_IGNORED = "prefill_ignored"
 
 
 PLAIN_WORDS: dict[ErrorKind, str] = {
@@ -34,6 +35,12 @@ PLAIN_WORDS: dict[ErrorKind, str] = {
         "The thinking reached its budget and was stopped. This provider cannot continue an "
         "answer from the thinking (no assistant prefill), so there is no answer; the thinking "
         "is kept. Raise the budget, or use a provider that supports prefill."
+    ),
+    ErrorKind.PREFILL_IGNORED: (
+        "The thinking reached its budget and was stopped, but the provider ignored the closed "
+        "thinking it was given and began to think again, so there is no answer; the thinking "
+        "is kept, up to the budget. Raise the budget, or mark the provider as not supporting "
+        "prefill."
     ),
 }
 

@@ -81,3 +81,26 @@ def test_the_continuation_request_closes_the_thinking_and_spends_the_budget():
     )
     assert "extra_body" not in openrouter
     assert request["messages"] == [{"role": "user", "content": "hi"}]  # not changed in place
+
+
+def test_a_provider_that_thinks_again_after_the_prefill_is_stopped_at_the_budget(
+    owner, simulator, monkeypatch
+):
+    """Budget forcing holds whatever the provider does: thinking after the closed-thinking
+    prefill is neither shown nor charged, and the answer says the prefill was ignored."""
+    from playground.chats import generation
+    from playground.llm.thinktags import Split
+
+    async def stubborn(client, request, normalizer, outcome):
+        prefilled = request["messages"][-1]["role"] == "assistant"
+        for _ in range(1500):
+            yield Split(reasoning="again " if prefilled else "hmm ")
+
+    monkeypatch.setattr(generation, "stream_chat", stubborn)
+    answer = answer_with_budget(owner, simulator, 1000, "think hard")
+    assert answer.status == Message.Status.FAILED and answer.error_kind == "prefill_ignored"
+    assert "ignored the closed thinking" in answer.error_message
+    assert answer.thinking_budget_hit == 1000
+    assert "again" not in answer.reasoning and answer.reasoning_tokens == 1000
+    record = UsageRecord.objects.get(message=answer)
+    assert record.reasoning_tokens == 1000 and record.completion_tokens == 1000

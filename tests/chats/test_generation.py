@@ -221,3 +221,43 @@ def test_a_stopped_answer_keeps_the_token_counts_it_showed(owner, simulator, mon
     )
     record = UsageRecord.objects.get(message=answer)
     assert record.completion_tokens == last["reasoning_tokens"] + last["content_tokens"]
+
+
+def test_a_worker_whose_answer_was_declared_interrupted_stops_and_is_not_charged_again(
+    owner, simulator
+):
+    """A stalled worker: the sweeper ends its answer and charges the text saved by then; when
+    the worker goes on, it finds out before its next write, stops, and changes nothing."""
+    from playground.llm.tokens import estimate_tokens
+
+    simulator.simulator_tokens_per_second = 100
+    simulator.save()
+    closed_before = sim.stats.closed_early
+    _, _, answer = reply(owner, simulator, "#think:20 #answer:3000 long")
+    for _ in range(100):
+        answer.refresh_from_db()
+        if len(answer.content) > 50:
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    streaming = Message.objects.filter(pk=answer.pk, status=Message.Status.STREAMING)
+    assert actions._interrupt(streaming, "The worker stalled.") == 1
+    kept = Message.objects.get(pk=answer.pk)
+    answer = finished(answer)
+    assert sim.stats.closed_early == closed_before + 1  # the worker stopped reading
+    assert answer.status == Message.Status.FAILED and answer.error_kind == "interrupted"
+    assert (answer.reasoning, answer.content) == (kept.reasoning, kept.content)
+    [record] = UsageRecord.objects.filter(message=answer)
+    expected = estimate_tokens(kept.reasoning) + estimate_tokens(kept.content)
+    assert record.estimated and record.completion_tokens == expected
+
+
+def test_a_sweep_after_the_worker_finished_changes_nothing(owner, simulator):
+    _, _, answer = reply(owner, simulator, "#think:5 #answer:5 quick")
+    answer = finished(answer)
+    Message.objects.filter(pk=answer.pk).update(
+        heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    assert actions.fail_stale_streams() == 0
+    again = Message.objects.get(pk=answer.pk)
+    assert again.status == Message.Status.COMPLETE and not again.usage_estimated
+    assert UsageRecord.objects.filter(message=answer).count() == 1

@@ -51,6 +51,7 @@ class Stack:
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = Path(tempfile.mkdtemp(prefix="m1pg-stack-"))
         self.processes: list[subprocess.Popen] = []
+        self.named: dict[str, subprocess.Popen] = {}
         self.postgres_url = postgres_url
         self.redis_url = redis_url
         self.database = ""
@@ -103,26 +104,7 @@ class Stack:
             *speed,
         )
         if self.mode == "production":
-            self._spawn(
-                "worker",
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "playground",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    str(self.worker_concurrency),
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "-l",
-                    "warning",
-                ],
-            )
+            self.start_worker()
         if self.mode == "production":
             # The sweeper's schedule, as the README deploys it: one beat process.
             self._spawn(
@@ -219,11 +201,41 @@ class Stack:
         path = self.tmp / f"{name}.log"
         return path.read_text() if path.exists() else ""
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-        self.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the process
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
+        self.processes.append(process)
+        self.named[name] = process
+        return process
+
+    def start_worker(self) -> None:
+        """The Celery worker, as the README deploys it (again, after a test killed it)."""
+        self._spawn(
+            "worker",
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "playground",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "warning",
+            ],
+        )
+
+    def signal(self, name: str, signum: int) -> None:
+        """Send a process of the stack a signal (SIGKILL, SIGSTOP, SIGCONT: chaos tests)."""
+        self.named[name].send_signal(signum)
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -292,7 +304,6 @@ class Stack:
 
         with sqlite3.connect(self.tmp / "playground.sqlite3") as conn:
             return conn.execute(sql, params).fetchall()
-
 
     def execute(self, sql: str, *params: Any) -> None:
         """Change the database behind the app's back (a test's fault injection)."""
