@@ -415,16 +415,20 @@ async def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     os.environ["BENCH_KEY"] = "bench-key"
+    # One benchmark user sends every stream: the per-user limits (issue 11) would refuse it.
+    unlimited = {"PLAYGROUND_MAX_STREAMING_PER_USER": "0", "PLAYGROUND_SENDS_PER_MINUTE": "0"}
     with Provider() as provider:
         direct = await direct_figures(provider, args.streams, args.tps, args.think, args.answer)
         print("direct:", direct, flush=True)
         embedded = None
         if not args.skip_embedded:
-            with Stack("embedded", tokens_per_second=0) as stack:
+            with Stack("embedded", tokens_per_second=0, extra_env=unlimited) as stack:
                 use_provider(stack, provider)
                 embedded = await app_ttft_and_throughput(stack, args.tps)
             print("embedded:", embedded, flush=True)
-        with Stack.production(tokens_per_second=0, worker_concurrency=args.streams + 20) as stack:
+        with Stack.production(
+            tokens_per_second=0, worker_concurrency=args.streams + 20, extra_env=unlimited
+        ) as stack:
             use_provider(stack, provider)
             single = await app_ttft_and_throughput(stack, args.tps)
             print("production single:", single, flush=True)

@@ -200,6 +200,11 @@ PLAYGROUND = {
     ),
     # A tokenizer.json (Hugging Face format) for exact token counts instead of estimates.
     "TOKENIZER_JSON": env.str("PLAYGROUND_TOKENIZER_JSON", default=""),
+    # Per person (issue 11); 0 turns a limit off. Answers being written at once over all their
+    # chats, and answers started (a comparison's columns one each) and files uploaded a minute.
+    "MAX_STREAMING_PER_USER": env.int("PLAYGROUND_MAX_STREAMING_PER_USER", default=4),
+    "SENDS_PER_MINUTE": env.int("PLAYGROUND_SENDS_PER_MINUTE", default=30),
+    "UPLOADS_PER_MINUTE": env.int("PLAYGROUND_UPLOADS_PER_MINUTE", default=60),
 }
 # One upload request carries one file (the browser sends them one by one, with progress).
 DATA_UPLOAD_MAX_NUMBER_FILES = PLAYGROUND["DOCUMENT_MAX_FILES_PER_UPLOAD"]
@@ -229,6 +234,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env.bool("SECURE_COOKIES", default=False):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind TLS only (with SECURE_COOKIES, so that the proxy's X-Forwarded-Proto is believed and
+# the redirect does not loop). HSTS is off unless set: browsers remember it for that long.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

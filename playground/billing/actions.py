@@ -33,11 +33,27 @@ def _whose(budget: Budget) -> str:
     return "your monthly budget" if budget.user_id else "the workspace's monthly budget"
 
 
-def reserve(workspace, user, amount_micros: int) -> list[int]:
+def reserve(workspace, user, amount_micros: int | None, unpriced: str = "") -> list[int]:
     """Hold ``amount_micros`` against every budget of ``user`` in ``workspace`` (call inside
-    the send's transaction); the ids of the month rows held, for ``settle``."""
+    the send's transaction); the ids of the month rows held, for ``settle``.
+
+    ``amount_micros`` None: the model (``unpriced`` names it) has no price, so its answers
+    would be charged nothing and no budget could stop them: refused while a budget applies.
+    Zero (a free provider): nothing to hold, and no budget limits it.
+    """
+    if amount_micros == 0:
+        return []
+    applying = budgets.budgets_for(workspace, user)
+    if amount_micros is None:
+        if applying:
+            raise BudgetExceeded(
+                f"{unpriced} has no price, so {_whose(applying[0])} cannot limit what it "
+                "costs. Ask the instance admin to add a price for it, or to mark the provider "
+                "as free."
+            )
+        return []
     month, held = budgets.this_month(), []
-    for budget in budgets.budgets_for(workspace, user):
+    for budget in applying:
         row = budgets.month_row(budget, month)
         admitted = (
             BudgetMonth.objects.filter(pk=row.pk)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from playground.llm.pricing import PriceTable, cost, from_micros, micros, price_table
+from playground.llm.pricing import PriceTable, Tier, cost, from_micros, micros, price_table
 
 
 class PriceQuerySet(models.QuerySet):
@@ -57,16 +57,32 @@ class Price(models.Model):
         return PriceTable.from_json(self.tiers)
 
 
-def price_for(
+# What a provider the instance admin marked free charges for any model.
+FREE = PriceTable(
+    tiers=(Tier(up_to=None, input_per_million=Decimal(0), output_per_million=Decimal(0)),)
+)
+
+
+def listed_price(
     provider, model: str, at: datetime | None = None
 ) -> tuple[PriceTable | None, Price | None]:
-    """The price in force for ``model`` of ``provider`` at ``at`` (now): the admin's latest
-    from before then, else the published price of a model the app knows, else none."""
+    """The price listed for ``model`` of ``provider`` at ``at`` (now): the admin's latest from
+    before then, else the published price of a model the app knows, else none."""
     if provider is not None:
         price = Price.objects.in_force(provider, model, at)
         if price is not None:
             return price.table, price
     return price_table(model), None
+
+
+def price_for(
+    provider, model: str, at: datetime | None = None
+) -> tuple[PriceTable | None, Price | None]:
+    """The price an answer is charged and budgeted at: nothing for a free provider, else the
+    listed price (none when the model has no price)."""
+    if provider is not None and provider.is_free:
+        return FREE, None
+    return listed_price(provider, model, at)
 
 
 class UsageRecord(models.Model):

@@ -6,10 +6,12 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from playground.accounts import limits
 from playground.billing import actions as billing
 from playground.llm.client import ProviderKind
 from playground.llm.params import Params, ParamsError, validate
@@ -30,13 +32,25 @@ class ReplyRefused(Exception):
     """A request the user can fix: the message says how."""
 
 
+class TooFast(ReplyRefused):
+    """Over the person's rate of messages: ``retry_after`` seconds until one is accepted."""
+
+    def __init__(self, limited: limits.Limited) -> None:
+        super().__init__(str(limited))
+        self.retry_after = limited.retry_after
+
+
 TITLE_LENGTH = 60
 
 
 def clean_message_text(text: str | None) -> str:
-    text = (text or "").replace("\x00", "").strip()
+    text = (text or "").strip()
     if not text:
         raise ReplyRefused("Write a message first.")
+    if "\x00" in text:
+        # PostgreSQL cannot store it; refused rather than dropped, so that what is sent (and
+        # shown in View code) is what was written.
+        raise ReplyRefused("Null characters are not allowed in a message: remove them first.")
     limit = settings.PLAYGROUND["MAX_MESSAGE_CHARS"]
     if len(text) > limit:
         raise ReplyRefused(
@@ -90,6 +104,14 @@ def create_chat(workspace, user, provider: Provider | None = None, model: str = 
     )
 
 
+def _take_send(user) -> None:
+    """Count an answer started against the person's rate (a comparison's columns one each)."""
+    try:
+        limits.take(user, limits.Kind.SEND)
+    except limits.Limited as limited:
+        raise TooFast(limited) from None
+
+
 def _new_assistant(chat: Chat, parent: Message, user) -> Message:
     provider, model = choose_model(chat.provider, chat.model)
     params = checked_params(chat.params, provider, model, "Check the chat settings")
@@ -100,9 +122,12 @@ def _new_assistant(chat: Chat, parent: Message, user) -> Message:
     refusal = next_request.refusal()
     if refusal:
         raise ReplyRefused(refusal)
-    worst_case = micros(next_request.cost.total) if next_request.cost else 0
+    # None: the model has no price (a free provider's is zero), which no budget can bound.
+    worst_case = micros(next_request.cost.total) if next_request.cost else None
     try:
-        held = billing.reserve(chat.workspace_id, user, worst_case)
+        held = billing.reserve(
+            chat.workspace_id, user, worst_case, unpriced=f"{model} of {provider.name}"
+        )
     except billing.BudgetExceeded as exceeded:
         raise ReplyRefused(str(exceeded)) from None
     message = Message.objects.create(
@@ -126,9 +151,30 @@ def locked_chat(chat_id) -> Chat:
     return Chat.objects.select_for_update(of=("self",)).select_related("provider").get(pk=chat_id)
 
 
-def _refuse_if_streaming(chat: Chat) -> None:
-    if chat.messages.filter(status=Message.Status.STREAMING).exists():
+def _refuse_if_busy(chat: Chat, user) -> None:
+    """One answer at a time in a chat, and at most ``MAX_STREAMING_PER_USER`` of one person's
+    at once over all their chats (call with the chat locked)."""
+    most = settings.PLAYGROUND["MAX_STREAMING_PER_USER"]
+    if most and connection.features.has_select_for_update:
+        # Sends into two chats lock two chat rows: locking the person's row too makes them take
+        # turns, so both cannot count the same last free place. (SQLite has no row locks and
+        # needs none: its IMMEDIATE transactions write one at a time.)
+        list(
+            get_user_model()
+            .objects.select_for_update()
+            .filter(pk=user.pk)
+            .values_list("pk", flat=True)
+        )
+    counts = Message.objects.filter(
+        Q(chat=chat) | Q(author=user), status=Message.Status.STREAMING
+    ).aggregate(here=Count("pk", filter=Q(chat=chat)), mine=Count("pk", filter=Q(author=user)))
+    if counts["here"]:
         raise ReplyRefused("An answer is still being written. Stop it or wait for it to finish.")
+    if most and counts["mine"] >= most:
+        raise ReplyRefused(
+            f"You have {counts['mine']} answers being written at once, the most allowed: "
+            "wait for one to finish, or stop one."
+        )
 
 
 def _announce(chat: Chat, messages: list[Message]) -> None:
@@ -158,9 +204,10 @@ def start_chat(
 def start_reply(chat: Chat, user, text: str) -> tuple[Message, Message]:
     """Save the user's message and an empty streaming answer, then start the generation."""
     text = clean_message_text(text)
+    _take_send(user)
     with transaction.atomic():
         chat = locked_chat(chat.pk)
-        _refuse_if_streaming(chat)
+        _refuse_if_busy(chat, user)
         first = chat.tip_id is None
         user_message = Message.objects.create(
             chat=chat, parent_id=chat.tip_id, role=Message.Role.USER, author=user, content=text
@@ -205,9 +252,10 @@ def retry_reply(failed: Message, user) -> Message:
     """A new answer beside the old one (kept, never overwritten) for the same question."""
     if failed.role != Message.Role.ASSISTANT or failed.is_streaming:
         raise ReplyRefused("Only a finished answer can be retried.")
+    _take_send(user)
     with transaction.atomic():
         chat = locked_chat(failed.chat_id)
-        _refuse_if_streaming(chat)
+        _refuse_if_busy(chat, user)
         question = failed.parent
         if question is None:
             raise ReplyRefused("This answer has no question to retry.")
@@ -271,17 +319,9 @@ def fail_all_in_process_streams() -> int:
     )
 
 
-PRESET_NAME_LENGTH = 80
-
-
 def save_preset(chat: Chat, user, name: str, make_default: bool) -> tuple[Preset, bool]:
-    """The chat's current settings under ``name`` in its workspace (replacing a preset of
-    that name); (preset, created)."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise ReplyRefused("Give the preset a name.")
-    if len(name) > PRESET_NAME_LENGTH:
-        raise ReplyRefused(f"A preset name is at most {PRESET_NAME_LENGTH} characters.")
+    """The chat's current settings under ``name`` (as ``forms.PresetForm`` cleans it) in its
+    workspace, replacing a preset of that name; (preset, created)."""
     workspace = chat.workspace
     if make_default and not can(user, Action.SET_DEFAULT_PRESET, workspace):
         raise ReplyRefused(REFUSALS[Action.SET_DEFAULT_PRESET])

@@ -2,23 +2,31 @@
 
 Client frames (JSON text, at most 4 KB): ``{"type": "resync", "message_id": N}`` and
 ``{"type": "ping"}``. Anything else gets an ``error`` frame and changes nothing.
+
+Close codes: 4404, the chat is not there for this user (or no one is signed in); 4401, the
+session ended (logged out, or the password changed).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
 from playground.streaming import frames
 from playground.streaming.buffer import frame_buffer
-from playground.streaming.publisher import group_for
+from playground.streaming.publisher import group_for, user_group
+from playground.streaming.sockets import CLOSE_SESSION_ENDED, session_digest
 
 from . import access
 from .generation import final_frame
 from .models import Chat, Message
+
+logger = logging.getLogger(__name__)
 
 MAX_CLIENT_FRAME_BYTES = 4096
 CLOSE_NOT_FOUND = 4404
@@ -30,6 +38,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     chat_ids: tuple = ()
     joined: tuple[str, ...] = ()
+    session: str | None = None  # sockets.session_digest of the session it was opened with
 
     def authorized_chats(self) -> list[Chat]:
         """The chats this socket follows; Http404 when the user may not see them."""
@@ -44,6 +53,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.chat_ids = tuple(s.pk for s in chats)
         self.joined = tuple(group_for(s.pk) for s in chats)
+        user = self.scope.get("user")
+        if getattr(user, "is_authenticated", False):
+            # Told when this session logs out or the password changes (session_end).
+            self.joined += (user_group(user.pk),)
+            key = self.scope["session"].session_key
+            self.session = session_digest(key) if key else None
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -61,8 +76,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error("Frames must be JSON text of at most 4 KB.")
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
+            # orjson refuses deep nesting with a JSONDecodeError (json.loads: RecursionError).
+            frame = orjson.loads(text_data)
+        except orjson.JSONDecodeError:
             await self._error("The frame is not valid JSON.")
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
@@ -89,6 +105,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def frame(self, event: dict) -> None:
         """A frame published to the chat's group."""
         await self._send(event["frame"])
+
+    async def session_end(self, event: dict) -> None:
+        """A session of this person ended: this one (or every one, ``session`` None)."""
+        if event["session"] is None or event["session"] == self.session:
+            await self.close(code=CLOSE_SESSION_ENDED)
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -120,10 +141,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             final = await database_sync_to_async(final_frame)(message.pk, message.stream_seq)
             await (self._send(final) if final else self._error("No such message here."))
             return
-        kept = await frame_buffer().read(message.pk)
+        # The saved text, exact up to frame stream_seq, and the kept frames that continue it:
+        # never the kept frames alone, which after a Redis restart begin mid-text.
         seq, reasoning, content = message.stream_seq, message.reasoning, message.content
-        if kept is not None and kept.seq >= seq:
-            seq, reasoning, content = kept.seq, kept.reasoning, kept.content
+        try:
+            kept = await frame_buffer().read(message.pk, after=seq)
+        except Exception:  # Redis is restarting: the saved text stands, the browser resyncs
+            logger.warning("reading the kept frames of %s failed", message.pk, exc_info=True)
+            kept = None
+        if kept is not None:
+            seq, reasoning, content = kept.seq, reasoning + kept.reasoning, content + kept.content
         await self._send(
             frames.snapshot(
                 message.pk,

@@ -16,6 +16,42 @@ from playground.llm.params import (
 )
 
 STOP_FIELDS = [f"stop_{n}" for n in range(1, MAX_STOP_SEQUENCES + 1)]
+PRESET_NAME_LENGTH = 80
+
+
+class OneLineField(forms.CharField):
+    """A name on one line: runs of spaces and line breaks become one space. Null characters
+    (which PostgreSQL cannot store) are refused by CharField's validator."""
+
+    def to_python(self, value) -> str:
+        return " ".join(super().to_python(value).split())
+
+
+class RenameForm(forms.Form):
+    title = OneLineField(
+        max_length=200,
+        error_messages={
+            "required": "A title cannot be empty.",
+            "null_characters_not_allowed": "A title cannot contain null characters.",
+        },
+    )
+
+
+class PresetForm(forms.Form):
+    name = OneLineField(
+        max_length=PRESET_NAME_LENGTH,
+        error_messages={
+            "required": "Give the preset a name.",
+            "max_length": "A preset name is at most %(limit_value)d characters.",
+            "null_characters_not_allowed": "A preset name cannot contain null characters.",
+        },
+    )
+    make_default = forms.BooleanField(required=False)
+
+
+def first_error(form: forms.Form) -> str:
+    """The first error of an invalid form, to say in a flash message."""
+    return next(iter(form.errors.values()))[0]
 
 
 def _number(step: str, **attrs: str) -> forms.NumberInput:

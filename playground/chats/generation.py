@@ -235,6 +235,9 @@ class Generation:
 
     def partial_row(self) -> Message | None:
         """The text so far to save, or None when nothing arrived since the last save."""
+        # Pending text goes out as a frame first: the saved text is exactly frames 1 to seq,
+        # which a snapshot continues with the kept frames after seq (chats/consumers.py).
+        self.flush()
         seq = self.coalescer.seq
         if seq == self._saved_seq:
             return None
@@ -359,9 +362,8 @@ class Generation:
         message.finished_at = timezone.now()
         message.heartbeat_at = message.finished_at
         if isinstance(error, ProviderError):
-            message.error_kind, message.error_message = error.kind, error.plain_words
-            if error.detail:
-                message.error_message = f"{error.plain_words} ({error.detail})"[:600]
+            # Scrubbed of keys by the llm client; the provider's raw body is kept apart below.
+            message.error_kind, message.error_message = error.kind, error.message[:600]
         elif error is not None:
             logger.error("generation %s failed", message.pk, exc_info=error)
             message.error_kind = "internal"
@@ -372,6 +374,9 @@ class Generation:
         message.retries = min(self.outcome.retries, 32767)
         usage = normalizer.usage if normalizer else None
         message.usage_raw = usage.raw if usage is not None else None
+        if isinstance(error, ProviderError) and error.body:
+            # The provider's own answer (scrubbed), for the instance admin's inspector only.
+            message.usage_raw = {**(message.usage_raw or {}), "provider_error": error.body}
         # A budget-forced answer took two requests; the first one's usage is lost with it.
         reported = (
             usage is not None and usage.completion_tokens is not None and len(self.requests) == 1

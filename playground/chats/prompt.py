@@ -12,6 +12,7 @@ a provider's prompt caching can work.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,9 +45,23 @@ def _attribute(name: str) -> str:
     return cleaned.replace('"', "'").replace("<", "(").replace(">", ")")[:255]
 
 
+# A document's own text must not be able to end its block (and pass off what follows as the
+# user's or the system's words) or to open a block that looks like another document. Tags in
+# the text are escaped rather than the delimiters made random: the same text always gives the
+# same bytes (View code rebuilds a request exactly, and a provider's prompt cache keeps
+# working), a reader sees plainly what the text said, and nothing is left that a document
+# could guess. Any case and spacing, since a model reads `</ Document >` as the same tag.
+_DOCUMENT_TAG = re.compile(r"<(\s*/?\s*document\b)", re.IGNORECASE)
+
+
+def _document_text(text: str) -> str:
+    return _DOCUMENT_TAG.sub(r"<\\\1", text)
+
+
 def documents_block(documents: list[tuple[str, str]]) -> str:
     parts = [
-        f'<document name="{_attribute(name)}">\n{text}\n</document>' for name, text in documents
+        f'<document name="{_attribute(name)}">\n{_document_text(text)}\n</document>'
+        for name, text in documents
     ]
     return "The user attached these documents:\n\n" + "\n\n".join(parts)
 

@@ -266,5 +266,9 @@ def render_markdown(text: str) -> str:
 
 def render_message_html(message) -> str:
     """One message as the chat shows it (``chats/_message.html``, which pages include too): for
-    the frames that add messages and for an answer's final frame."""
-    return render_to_string("chats/_message.html", {"message": message})
+    the frames that add messages and for an answer's final frame. Every caller has the
+    message's chat loaded (a column's answer has no Retry)."""
+    in_comparison = message.chat.comparison_id is not None
+    return render_to_string(
+        "chats/_message.html", {"message": message, "in_comparison": in_comparison}
+    )

@@ -16,12 +16,13 @@ from playground.billing import budgets
 from playground.documents.models import Document
 from playground.llm import snippets
 from playground.llm.client import ProviderKind
+from playground.llm.errors import scrub
 from playground.llm.params import RECOMMENDED_SYSTEM_PROMPTS, Params, no_room_for_answer
 from playground.providers.models import Provider, default_provider, kind_of
 from playground.workspaces.policy import Action, require
 
 from . import access, actions, prompt
-from .forms import ParamsForm
+from .forms import ParamsForm, PresetForm, RenameForm, first_error
 from .models import Chat, Message, Preset
 from .rendering import render_message_html
 
@@ -95,8 +96,19 @@ def _selected_model(request: HttpRequest) -> tuple[Provider | None, str]:
     return provider, model
 
 
-def _refused(request: HttpRequest, chat: Chat | None, error: str, text: str) -> HttpResponse:
+def _refusal(response: HttpResponse, refusal: actions.ReplyRefused) -> HttpResponse:
+    """A refused request is a 422; one whose fix is to wait, a 429 that says how long."""
+    if isinstance(refusal, actions.TooFast):
+        response.status_code = 429
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
+def _refused(
+    request: HttpRequest, chat: Chat | None, refusal: actions.ReplyRefused, text: str
+) -> HttpResponse:
     """Re-show the page (or the composer) with the message kept and the reason next to it."""
+    error = str(refusal)
     if request.htmx:
         response = render(
             request,
@@ -111,8 +123,10 @@ def _refused(request: HttpRequest, chat: Chat | None, error: str, text: str) -> 
             },
             status=422,
         )
-        return reswap(retarget(response, "#composer"), "outerHTML")
-    return _page(request, chat, status=422, composer_error=error, draft=text)
+        response = reswap(retarget(response, "#composer"), "outerHTML")
+    else:
+        response = _page(request, chat, status=422, composer_error=error, draft=text)
+    return _refusal(response, refusal)
 
 
 @login_required
@@ -125,7 +139,7 @@ def start_chat(request: HttpRequest) -> HttpResponse:
     try:
         chat = actions.start_chat(request.workspace, request.user, text, provider, model)
     except actions.ReplyRefused as refusal:  # nothing was created
-        return _refused(request, None, str(refusal), text)
+        return _refused(request, None, refusal, text)
     if request.htmx:
         return HttpResponseClientRedirect(chat.get_absolute_url())
     return redirect(chat)
@@ -140,7 +154,7 @@ def send_message(request: HttpRequest, chat_id) -> HttpResponse:
     try:
         user_message, assistant = actions.start_reply(chat, request.user, text)
     except actions.ReplyRefused as refusal:
-        return _refused(request, chat, str(refusal), text)
+        return _refused(request, chat, refusal, text)
     if request.htmx:
         html = render_message_html(user_message) + render_message_html(assistant)
         chat.refresh_from_db(fields=["title"])
@@ -264,12 +278,17 @@ def message_details(request: HttpRequest, message_id) -> HttpResponse:
     if message.role != Message.Role.ASSISTANT:
         raise Http404("Only answers have request details.")
     kind, base_url = _provider_endpoint(request, message.provider)
+    usage_raw = dict(message.usage_raw or {})
+    # The provider's raw error body is for the instance admin only (scrubbed of keys when it
+    # was saved); everyone else reads the error in plain words.
+    provider_error = usage_raw.pop("provider_error", "")
     details = {
         "message": message,
         "chat": message.chat,
         "requests": _code_views(prompt.requests_for(message), base_url, kind),
         "base_url": base_url,
-        "usage_raw": json.dumps(message.usage_raw, indent=2) if message.usage_raw else "",
+        "usage_raw": scrub(json.dumps(usage_raw, indent=2)) if usage_raw else "",
+        "provider_error": provider_error if request.user.is_superuser else "",
         "thinking_budget": Params.from_dict(message.params).thinking_budget,
         "document_names": [name for _, name in prompt.document_names(message.documents)],
         "timings": [
@@ -292,12 +311,16 @@ def _back_to_settings(chat: Chat) -> HttpResponse:
 def save_preset(request: HttpRequest, chat_id) -> HttpResponse:
     """The chat's current settings as a named preset of its workspace."""
     chat = access.chat_for(request.user, chat_id, Action.CHAT)
+    form = PresetForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, first_error(form))
+        return _back_to_settings(chat)
     try:
         preset, created = actions.save_preset(
             chat,
             request.user,
-            request.POST.get("name", ""),
-            make_default=request.POST.get("make_default") == "on",
+            form.cleaned_data["name"],
+            make_default=form.cleaned_data["make_default"],
         )
     except actions.ReplyRefused as refusal:
         flash.error(request, str(refusal))
@@ -357,11 +380,16 @@ def stop_message(request: HttpRequest, message_id) -> HttpResponse:
 @require_POST
 def retry_message(request: HttpRequest, message_id) -> HttpResponse:
     message = access.message_for(request.user, message_id, Action.CHAT)
+    if message.chat.comparison_id is not None:
+        # A column is answered through its comparison, all columns at once: a retry of one
+        # alone would put them out of step (as access.chat_for refuses the chat endpoints).
+        raise Http404("No such message")
     try:
         actions.retry_reply(message, request.user)
     except actions.ReplyRefused as refusal:
         if request.htmx:
-            return HttpResponse(str(refusal), status=422, content_type="text/plain")
+            response = HttpResponse(str(refusal), status=422, content_type="text/plain")
+            return _refusal(response, refusal)
         flash.error(request, str(refusal))
     if request.htmx:
         return HttpResponseClientRefresh()
@@ -372,12 +400,12 @@ def retry_message(request: HttpRequest, message_id) -> HttpResponse:
 @require_POST
 def rename_chat(request: HttpRequest, chat_id) -> HttpResponse:
     chat = access.chat_for(request.user, chat_id, Action.CHAT)
-    title = " ".join(request.POST.get("title", "").split())[:200]
-    if not title:
-        flash.error(request, "A title cannot be empty.")
-    else:
-        chat.title = title
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        chat.title = form.cleaned_data["title"]
         chat.save(update_fields=["title", "updated_at"])
+    else:
+        flash.error(request, first_error(form))
     return redirect("chats:chat", chat_id=chat.pk)
 
 

@@ -3,13 +3,17 @@ of a chat's next request (issue 4)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from playground.accounts import limits
 from playground.chats import access as chat_access
 from playground.chats import actions as chat_actions
 from playground.chats import prompt
@@ -44,14 +48,76 @@ def _changed(
     )
 
 
+# Room in one upload request for what surrounds its file: the multipart headers and
+# boundaries, the file name, and the small fields (the chat, the CSRF token).
+ENVELOPE_BYTES = 64 * 1024
+
+
+def _plain(text: str, status: int) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain")
+
+
+def _limit_mb() -> int:
+    return settings.PLAYGROUND["DOCUMENT_MAX_MB"]
+
+
+class SizeLimitedUpload(FileUploadHandler):
+    """Stops reading an upload as soon as its files pass the size limit, whatever length the
+    request declared (a wrong Content-Length, or none): the rest is never parsed or stored."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request)
+        self.received = 0
+        self.stopped = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > actions.max_bytes():
+            self.stopped = True
+            raise StopUpload(connection_reset=True)  # read no further
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler (Django's) makes the file
+
+
+@csrf_exempt  # checked by ``_upload`` once the size guard is in place (see ``upload``)
 @login_required
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     """One file a request (the page sends them one by one, with progress). Into a chat's
-    context when ``chat`` names one; ``new_chat`` starts a chat for it first."""
+    context when ``chat`` names one; ``new_chat`` starts a chat for it first.
+
+    Refused before its body is read when it declares more than the limit or comes too often;
+    a body that passes the limit anyway is cut off as it is read. The CSRF check reads the
+    body, so it runs after the guard is installed (Django's documented pattern for upload
+    handlers: csrf_exempt here, csrf_protect inside)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > actions.max_bytes() + ENVELOPE_BYTES:
+        size = f"{declared / 1024 / 1024:,.1f}"
+        return _plain(f"The upload is {size} MB; the limit is {_limit_mb()} MB a file.", 413)
+    try:
+        limits.take(request.user, limits.Kind.UPLOAD)
+    except limits.Limited as limited:
+        response = _plain(str(limited), 429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    guard = SizeLimitedUpload(request)
+    request.upload_handlers.insert(0, guard)
+    return _upload(request, guard)
+
+
+@csrf_protect
+def _upload(request: HttpRequest, guard: SizeLimitedUpload) -> HttpResponse:
     uploaded = request.FILES.get("file")
+    if guard.stopped:
+        limit = _limit_mb()
+        return _plain(f"The upload was stopped at {limit} MB: the limit is {limit} MB a file.", 413)
     if uploaded is None:
-        return HttpResponse("Choose a file to upload.", status=422, content_type="text/plain")
+        return _plain("Choose a file to upload.", 422)
     chat = None
     if request.POST.get("chat"):
         chat = chat_access.chat_for(request.user, request.POST["chat"], Action.CHAT)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import MINIMAX_STATUS_KINDS, ErrorKind, ProviderError
+import orjson
+
+from .errors import ErrorKind, ProviderError, refusal_in
 from .thinktags import Split, ThinkTagSplitter
 
 
@@ -107,13 +109,16 @@ class StreamNormalizer:
     def _raise_for_embedded_error(chunk: dict[str, Any]) -> None:
         error = chunk.get("error")
         if error:
+            # An error event after the answer began (the HTTP status was already 200).
             message = error.get("message") if isinstance(error, dict) else str(error)
             code = error.get("code") if isinstance(error, dict) else None
             kind = ErrorKind.RATE_LIMITED if code in (429, "rate_limit_exceeded") else None
-            raise ProviderError(kind or ErrorKind.STREAM_ERROR, _text(message) or "error event")
-        base_resp = chunk.get("base_resp")
-        if isinstance(base_resp, dict):
-            status = base_resp.get("status_code")
-            if isinstance(status, int) and status != 0:
-                kind = MINIMAX_STATUS_KINDS.get(status, ErrorKind.BAD_REQUEST)
-                raise ProviderError(kind, f"{status} {_text(base_resp.get('status_msg'))}")
+            raise ProviderError(
+                kind or ErrorKind.STREAM_ERROR,
+                _text(message) or "error event",
+                body=orjson.dumps(chunk).decode(),
+            )
+        if isinstance(chunk.get("base_resp"), dict):
+            refusal = refusal_in(chunk, orjson.dumps(chunk).decode())
+            if refusal is not None:
+                raise refusal

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from playground.llm.client import ProviderKind
 from playground.llm.pricing import MAX_TIERS, PriceError, validate_tiers
 
+from . import hosts
 from .models import Provider
 
 MODEL_ID = re.compile(r"^[\w.:/@+-]{1,100}$")
@@ -35,17 +34,7 @@ def validate_base_url(url: str) -> str:
         raise ValidationError("Put credentials in the API key field, not in the URL.")
     if parts.query or parts.fragment:
         raise ValidationError("The base URL cannot have a query string or fragment.")
-    host = parts.hostname.lower()
-    allowlist = [h.lower() for h in settings.PLAYGROUND["PROVIDER_HOST_ALLOWLIST"]]
-    if allowlist and host not in allowlist:
-        raise ValidationError(f"{host} is not among the provider hosts this instance allows.")
-    if not settings.PLAYGROUND["ALLOW_PRIVATE_PROVIDER_HOSTS"]:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            address = None
-        if host == "localhost" or (address and not address.is_global):
-            raise ValidationError("Private and loopback addresses are not allowed here.")
+    hosts.validate_host(parts.hostname.lower())
     return url.rstrip("/")
 
 
@@ -88,12 +77,14 @@ class ProviderForm(forms.ModelForm):
             "simulator_tokens_per_second",
             "is_default",
             "enabled",
+            "is_free",
         ]
         labels = {
             "thinking_format": "Where thinking arrives",
             "supports_prefill": "Can continue an assistant prefill",
             "simulator_tokens_per_second": "Simulator speed (tokens/s, 0 = as fast as possible)",
             "is_default": "Default provider for new chats",
+            "is_free": "Free (no cost): answers are not charged and budgets do not limit them",
         }
 
     field_order = [
@@ -108,6 +99,7 @@ class ProviderForm(forms.ModelForm):
         "simulator_tokens_per_second",
         "is_default",
         "enabled",
+        "is_free",
     ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -223,6 +215,16 @@ class PriceForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        # The tier table shows no errors by its fields: say them above it, with the field's
+        # name, rather than the missing price they leave.
+        unusable = [
+            f"{self.fields[name].label}: {error}"
+            for name, errors in self.errors.items()
+            if name.startswith("tier")
+            for error in errors
+        ]
+        if unusable:
+            raise forms.ValidationError(unusable)
         rows = []
         for n in TIER_ROWS:
             row = {name: data.get(f"tier{n}_{name}") for name in TIER_FIELDS}

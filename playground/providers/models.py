@@ -7,6 +7,8 @@ from playground import crypto
 from playground.llm.client import ProviderConfig, ProviderKind
 from playground.llm.normalize import ThinkingFormat
 
+from . import hosts
+
 M1_MODELS = ["MiniMax-M1-40k", "MiniMax-M1-80k"]
 
 
@@ -44,6 +46,9 @@ class Provider(models.Model):
     simulator_tokens_per_second = models.FloatField(null=True, blank=True)
     is_default = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
+    # Marked by the instance admin: its answers cost nothing and no budget limits them. A
+    # model without a price is otherwise refused while a budget applies (billing.actions).
+    is_free = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,6 +82,9 @@ class Provider(models.Model):
             supports_prefill=self.supports_prefill,
             simulator_tokens_per_second=self.simulator_tokens_per_second,
             max_retries=settings.PLAYGROUND["PROVIDER_MAX_RETRIES"],
+            # Checked again where each request connects (DNS may have changed since).
+            allow_private_hosts=hosts.allow_private_hosts(),
+            allowed_hosts=hosts.allowed_hosts(),
         )
 
 

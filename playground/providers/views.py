@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from playground.accounts.models import InstanceSettings
-from playground.billing.models import Price, price_for
+from playground.billing.models import Price, listed_price
 
 from .forms import PriceForm, ProviderForm
 from .models import Provider
@@ -89,7 +89,7 @@ def provider_prices(request: HttpRequest, pk: str) -> HttpResponse:
         status = 200
     in_force = []
     for model in provider.model_ids or []:
-        table, price = price_for(provider, model)
+        table, price = listed_price(provider, model)
         in_force.append({"model": model, "table": table, "price": price})
     return render(
         request,

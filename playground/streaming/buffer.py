@@ -1,10 +1,11 @@
 """The frames of each streaming answer, kept until its final frame, for snapshots.
 
-A viewer who connects (or reconnects, or sees a gap) mid-stream gets every frame so far, so the
-text it shows is exact up to a known sequence number; the live frames after it follow through
-the channel layer. Redis holds the frames when the app runs on several processes; in the
-embedded mode (one process) a dict does. Writes go through ``publisher`` (in the same Redis
-pipeline as the frame's publication); this module reads them and names the keys.
+A viewer who connects (or reconnects, or sees a gap) mid-stream gets the text the generation
+last saved (exact up to its frame number) and the kept frames after it, so the text it shows is
+exact up to a known sequence number; the live frames after it follow through the channel
+layer. Redis holds the frames when the app runs on several processes; in the embedded mode
+(one process) a dict does. Writes go through ``publisher`` (in the same Redis pipeline as the
+frame's publication); this module reads them and names the keys.
 """
 
 from __future__ import annotations
@@ -26,11 +27,21 @@ class Frames:
     content: str
 
 
-def _join(rows: list[tuple[int, str, str]]) -> Frames | None:
-    if not rows:
+def _join(rows: list[tuple[int, str, str]], after: int) -> Frames | None:
+    """The frames that continue frame ``after``: from ``after + 1`` on, as far as they follow
+    one another. None when frame ``after + 1`` is not kept (a Redis that restarted mid-stream
+    keeps only the frames published since), so a snapshot never starts mid-text."""
+    rows = sorted(row for row in rows if row[0] > after)
+    run = []
+    for row in rows:
+        if run and row[0] == run[-1][0]:
+            continue  # the same frame kept twice
+        if row[0] != after + len(run) + 1:
+            break
+        run.append(row)
+    if not run:
         return None
-    rows.sort(key=lambda row: row[0])
-    return Frames(rows[-1][0], "".join(r[1] for r in rows), "".join(r[2] for r in rows))
+    return Frames(run[-1][0], "".join(r[1] for r in run), "".join(r[2] for r in run))
 
 
 class MemoryFrameBuffer:
@@ -43,8 +54,8 @@ class MemoryFrameBuffer:
     async def drop(self, message_id: int) -> None:
         self._frames.pop(message_id, None)
 
-    async def read(self, message_id: int) -> Frames | None:
-        return _join(list(self._frames.get(message_id, ())))
+    async def read(self, message_id: int, after: int = 0) -> Frames | None:
+        return _join(self._frames.get(message_id, []), after)
 
 
 class RedisFrameBuffer:
@@ -82,9 +93,9 @@ class RedisFrameBuffer:
     async def drop(self, message_id: int) -> None:
         await self.client().delete(self.key(message_id))
 
-    async def read(self, message_id: int) -> Frames | None:
+    async def read(self, message_id: int, after: int = 0) -> Frames | None:
         raw = await self.client().lrange(self.key(message_id), 0, -1)
-        return _join([tuple(orjson.loads(item)) for item in raw])
+        return _join([tuple(orjson.loads(item)) for item in raw], after)
 
 
 _buffer: MemoryFrameBuffer | RedisFrameBuffer | None = None

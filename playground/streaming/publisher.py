@@ -60,6 +60,27 @@ def publish_sync(stream_id, frame: dict[str, Any]) -> None:
     async_to_sync(publish)(stream_id, frame)
 
 
+def user_group(user_id) -> str:
+    """The channel-layer group of one person's sockets: told when a session of theirs ends."""
+    return f"user.{user_id}"
+
+
+async def _end_sessions(user_id, session: str | None) -> None:
+    try:
+        await get_channel_layer().group_send(
+            user_group(user_id), {"type": "session.end", "session": session}
+        )
+    except Exception:
+        logger.warning("telling sockets that a session ended failed", exc_info=True)
+
+
+def end_sessions(user_id, session: str | None = None) -> None:
+    """Close a person's sockets of one session (named by ``sockets.session_digest``), or all
+    of them; from synchronous code, after commit. A socket that misses it (the layer is
+    best-effort) still cannot open again: its session no longer authenticates."""
+    async_to_sync(_end_sessions)(user_id, session)
+
+
 @dataclass(slots=True)
 class _Op:
     group: str

@@ -293,20 +293,91 @@
   }
 
   if (window.marked) {
-    window.marked.use({ extensions: [
-      mathExtension("block", function (src) { return blockDollar(src) || blockBracket(src); }),
-      mathExtension("inline", function (src, tokens) { return inlineDollar(src, tokens) || inlineBackslash(src); }),
-    ] });
+    window.marked.use({
+      // Raw HTML the model wrote is text, as on the server (markdown-it with html=False): no
+      // block or inline HTML token is made, so its "<" is read as text and escaped.
+      tokenizer: { html: function () { return undefined; }, tag: function () { return undefined; } },
+      extensions: [
+        mathExtension("block", function (src) { return blockDollar(src) || blockBracket(src); }),
+        mathExtension("inline", function (src, tokens) { return inlineDollar(src, tokens) || inlineBackslash(src); }),
+      ],
+    });
   }
+
+  // What may stay of the rendered HTML: the server's allow-list (playground/chats/rendering.py,
+  // _TAGS and _ATTRIBUTES; tests/browser/test_live_rendering.py checks that they agree) and its
+  // URL schemes (relative links too). Classes as the server allows them (a code block's
+  // language, a formula shown as source) and temml's own tml-… on MathML, where the server's
+  // latex2mathml uses attributes instead.
+  const SANITIZER = {
+    "tags": [
+      "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code",
+      "pre", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+      "img", "span", "sup", "sub",
+      "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "msup", "msub", "msubsup",
+      "mfrac", "msqrt", "mroot", "mtext", "mspace", "mtable", "mtr", "mtd", "menclose", "mover",
+      "munder", "munderover", "mstyle", "mpadded", "mphantom"
+    ],
+    "attributes": {
+      "a": ["href", "title"],
+      "img": ["alt", "src", "title"],
+      "code": ["class"],
+      "ol": ["start"],
+      "math": ["display"],
+      "annotation": ["encoding"],
+      "mi": ["mathvariant"],
+      "mo": ["accent", "fence", "form", "largeop", "lspace", "maxsize", "minsize", "movablelimits",
+             "rspace", "separator", "stretchy", "symmetric"],
+      "mover": ["accent"],
+      "munder": ["accentunder"],
+      "munderover": ["accent", "accentunder"],
+      "mfrac": ["linethickness"],
+      "mspace": ["depth", "height", "width"],
+      "mtable": ["columnalign", "columnspacing", "displaystyle", "rowalign", "rowspacing"],
+      "mtr": ["columnalign", "rowalign"],
+      "mtd": ["columnalign", "columnspan", "rowalign", "rowspan"],
+      "menclose": ["notation"],
+      "mstyle": ["displaystyle", "mathvariant", "scriptlevel"],
+      "mpadded": ["depth", "height", "lspace", "voffset", "width"]
+    },
+    "url_schemes": ["http", "https", "mailto"]
+  };
+  const MATHML = new Set(SANITIZER.tags.slice(SANITIZER.tags.indexOf("math")));
+
+  function allowedAttribute(tag, name, value) {
+    if (name === "class") {
+      if (tag === "code") return value === "math-source" || /^language-[A-Za-z_]\w*$/.test(value);
+      return MATHML.has(tag) && /^tml-[\w-]+(?: tml-[\w-]+)*$/.test(value);
+    }
+    if ((SANITIZER.attributes[tag] || []).indexOf(name) === -1) return false;
+    if (name === "encoding") return value === "application/x-tex";
+    if (name === "href" || name === "src") {
+      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value.replace(/[\u0000-\u0020]/g, ""));
+      return !scheme || SANITIZER.url_schemes.indexOf(scheme[1].toLowerCase()) !== -1;
+    }
+    return true;
+  }
+
+  if (window.DOMPurify) {
+    window.DOMPurify.addHook("uponSanitizeAttribute", function (node, data) {
+      if (!allowedAttribute(node.nodeName.toLowerCase(), data.attrName, data.attrValue)) data.keepAttr = false;
+    });
+    window.DOMPurify.addHook("afterSanitizeAttributes", function (node) {
+      if (node.nodeName === "A" && node.hasAttribute("href")) node.setAttribute("rel", "noopener noreferrer nofollow"); // nh3's link_rel
+    });
+  }
+
+  const PURIFY_CONFIG = {
+    ALLOWED_TAGS: SANITIZER.tags,
+    ALLOWED_ATTR: ["class"].concat(...Object.values(SANITIZER.attributes)),
+    ALLOW_DATA_ATTR: false,
+    ALLOW_ARIA_ATTR: false,
+  };
 
   function renderMarkdown(text) {
     if (!window.marked || !window.DOMPurify) return null;
     const html = window.marked.parse(text, { gfm: true, breaks: false, async: false });
-    return window.DOMPurify.sanitize(html, {
-      USE_PROFILES: { html: true, mathMl: true },
-      ADD_TAGS: ["semantics", "annotation"], // the LaTeX source, which copying takes
-      FORBID_ATTR: ["style"],
-    });
+    return window.DOMPurify.sanitize(html, PURIFY_CONFIG);
   }
 
   function decorateCode(root) {
@@ -559,6 +630,10 @@
       if (handler) handler(frame);
     });
     socket.addEventListener("close", function (event) {
+      if (event.code === 4401) {  // this session ended: logged out, or the password changed
+        showConnection("You have been signed out. Reload the page to sign in again.");
+        return;
+      }
       if (event.code === 4404 || closedForGood) {
         showConnection(event.code === 4404 ? "This page is no longer available." : "");
         return;

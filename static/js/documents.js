@@ -149,7 +149,7 @@
           resolve(true);
           return;
         }
-        failChip(view, xhr.status === 422 ? xhr.responseText : "The upload failed (" + xhr.status + "). Try again.");
+        failChip(view, [413, 422, 429].includes(xhr.status) && xhr.responseText ? xhr.responseText.trim() : "The upload failed (" + xhr.status + "). Try again.");
         resolve(false);
       });
       xhr.addEventListener("error", function () { failChip(view, "The upload failed: the connection dropped."); resolve(false); });

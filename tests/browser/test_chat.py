@@ -73,6 +73,8 @@ def test_escape_stops_and_keeps_the_partial_answer(page, app):
     send(page, "#think:10 #answer:4000 write a lot")
     answer = last_answer(page)
     expect(answer.locator(".answer h2")).to_be_visible(timeout=15000)
+    # Stop once the answer has gone past its heading (the text kept is checked below).
+    expect(answer.locator(".answer p").first).to_contain_text("direct answer", timeout=15000)
     page.keyboard.press("Escape")
     expect(answer).to_have_attribute("data-status", "stopped", timeout=5000)
     expect(answer.locator(".msg-note")).to_have_text(re.compile("Stopped"))

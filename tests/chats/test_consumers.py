@@ -9,10 +9,12 @@ from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
 from playground.chats import actions
+from playground.chats.generation import Generation
 from playground.chats.models import Message
 from playground.comparisons import actions as compare
 from playground.llm.params import Params
-from playground.streaming import runner
+from playground.streaming import buffer as streambuffer
+from playground.streaming import publisher, runner
 from playground.workspaces.access import personal_workspace
 from tests.chats.helpers import new_chat
 from tests.conftest import client_for
@@ -188,6 +190,8 @@ async def test_a_foreign_origin_is_refused(owner, simulator):
         ('{"type": "resync", "message_id": true}', "integer message_id"),
         ('{"type": "resync", "message_id": 999999}', "No such message"),
         ('{"type": "ping", "pad": "' + "x" * 5000 + '"}', "at most 4 KB"),
+        ("[" * 2000, "not valid JSON"),  # before: a RecursionError closed the socket
+        ("[" * 2000 + "]" * 2000, "not valid JSON"),
     ],
 )
 async def test_bad_frames_get_an_error_and_change_nothing(owner, simulator, payload, error):
@@ -273,3 +277,116 @@ async def test_outsiders_cannot_follow_a_comparison(owner, outsider, simulator):
         connected, code = await communicator.connect()
         assert not connected and code == 4404
     await sync_to_async(runner.wait_idle)()
+
+
+@pytest.fixture
+def kept_frames(monkeypatch):
+    """A fresh frame buffer of the embedded mode, as the consumer reads it."""
+    buffer = streambuffer.MemoryFrameBuffer()
+    monkeypatch.setattr(streambuffer, "_buffer", buffer)
+    return buffer
+
+
+async def streaming_answer(owner, simulator, seq: int, reasoning: str, content: str) -> Message:
+    """An answer whose generation saved its text at frame ``seq`` (no generation runs)."""
+    chat = await sync_to_async(new_chat)(owner, simulator)
+    return await Message.objects.acreate(
+        chat=chat,
+        role="assistant",
+        status="streaming",
+        reasoning=reasoning,
+        content=content,
+        stream_seq=seq,
+    )
+
+
+async def first_snapshot(owner, answer: Message) -> dict:
+    communicator = await connect(owner, answer.chat_id)
+    connected, _ = await communicator.connect()
+    assert connected
+    snapshot = await receive(communicator)
+    assert snapshot["type"] == "snapshot" and snapshot["message_id"] == answer.pk
+    await communicator.disconnect()
+    return snapshot
+
+
+async def test_a_snapshot_is_the_saved_text_and_the_frames_after_it(owner, simulator, kept_frames):
+    answer = await streaming_answer(owner, simulator, 3, "One two three", "")
+    for seq, reasoning, content in [(1, "One", ""), (2, " two", ""), (3, " three", "")]:
+        await kept_frames.append(answer.pk, seq, reasoning, content)
+    for seq, reasoning, content in [(4, " four.", ""), (5, "", "Yes"), (6, "", ", five.")]:
+        await kept_frames.append(answer.pk, seq, reasoning, content)
+    snapshot = await first_snapshot(owner, answer)
+    assert (snapshot["seq"], snapshot["reasoning"], snapshot["content"]) == (
+        6,
+        "One two three four.",
+        "Yes, five.",
+    )
+
+
+async def test_without_the_early_frames_the_snapshot_starts_from_the_saved_text(
+    owner, simulator, kept_frames
+):
+    """Redis restarted mid-stream: it keeps only the frames published since (7 and 8); the
+    frames after the saved text (4 to 6) are gone. The saved text stands, not a mid-sentence
+    fragment; the viewer catches up by resyncing when the next save covers the gap."""
+    answer = await streaming_answer(owner, simulator, 3, "The whole thinking so far", "")
+    for seq, reasoning in [(7, " and on"), (8, " and on.")]:
+        await kept_frames.append(answer.pk, seq, reasoning, "")
+    snapshot = await first_snapshot(owner, answer)
+    assert (snapshot["seq"], snapshot["reasoning"]) == (3, "The whole thinking so far")
+
+    # The next save reaches frame 6: the kept frames continue it.
+    await Message.objects.filter(pk=answer.pk).aupdate(
+        reasoning="The whole thinking so far, and more", stream_seq=6
+    )
+    snapshot = await first_snapshot(owner, answer)
+    assert (snapshot["seq"], snapshot["reasoning"]) == (
+        8,
+        "The whole thinking so far, and more and on and on.",
+    )
+
+
+async def test_frames_older_than_the_saved_text_are_not_used(owner, simulator, kept_frames):
+    answer = await streaming_answer(owner, simulator, 5, "Saved up to five", "")
+    for seq in (2, 3, 4):  # left from before; 1 is gone and nothing follows 5
+        await kept_frames.append(answer.pk, seq, f" {seq}", "")
+    snapshot = await first_snapshot(owner, answer)
+    assert (snapshot["seq"], snapshot["reasoning"]) == (5, "Saved up to five")
+
+
+async def test_the_saved_partial_text_is_exactly_the_frames_up_to_its_seq(
+    owner, simulator, kept_frames
+):
+    """What a snapshot continues from: text that arrived after the last frame (still pending
+    in the coalescer) goes out as a frame before it is saved, else a snapshot would show it
+    twice (saved, then again in the next frame)."""
+    answer = await streaming_answer(owner, simulator, 0, "", "")
+    generation = Generation(answer, {})
+    generation.state.add("One", "")
+    generation.coalescer.add("One", "")
+    generation.flush()
+    generation.state.add(" two", "")  # arrived after the last frame
+    generation.coalescer.add(" two", "")
+    row = generation.partial_row()
+    for _ in range(200):  # the embedded publisher sends on this loop
+        kept = await kept_frames.read(answer.pk)
+        if kept is not None and kept.seq >= row.stream_seq:
+            break
+        await asyncio.sleep(0.01)
+    assert (row.stream_seq, row.reasoning) == (2, "One two")
+    assert (kept.seq, kept.reasoning) == (row.stream_seq, row.reasoning)
+    await publisher.end_stream(answer.chat_id, answer.pk, None)
+
+
+async def test_a_snapshot_while_redis_is_away_is_the_saved_text(
+    owner, simulator, kept_frames, monkeypatch
+):
+    answer = await streaming_answer(owner, simulator, 4, "Saved up to four", "")
+
+    async def restarting(*args, **kwargs):
+        raise ConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(kept_frames, "read", restarting)
+    snapshot = await first_snapshot(owner, answer)  # before: the socket died (1011)
+    assert (snapshot["seq"], snapshot["reasoning"]) == (4, "Saved up to four")

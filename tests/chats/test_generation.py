@@ -254,9 +254,7 @@ def test_a_worker_whose_answer_was_declared_interrupted_stops_and_is_not_charged
 def test_a_sweep_after_the_worker_finished_changes_nothing(owner, simulator):
     _, _, answer = reply(owner, simulator, "#think:5 #answer:5 quick")
     answer = finished(answer)
-    Message.objects.filter(pk=answer.pk).update(
-        heartbeat_at=timezone.now() - timedelta(hours=1)
-    )
+    Message.objects.filter(pk=answer.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert actions.fail_stale_streams() == 0
     again = Message.objects.get(pk=answer.pk)
     assert again.status == Message.Status.COMPLETE and not again.usage_estimated

@@ -113,7 +113,7 @@ def test_an_oversized_upload_is_refused_before_it_is_stored(
     settings.PLAYGROUND = {**settings.PLAYGROUND, "DOCUMENT_MAX_MB": 1}
     chat = new_chat(owner, simulator)
     response = upload(owner_client, "big.txt", b"x" * (1024 * 1024 + 1), chat=str(chat.pk))
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert "the limit is 1 MB a file" in response.content.decode()
     assert not Document.objects.exists()
 

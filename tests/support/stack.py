@@ -164,16 +164,18 @@ class Stack:
             self._flush_redis()
 
     @classmethod
-    def production(cls, **options: Any) -> Stack:
-        """Production mode on this machine's PostgreSQL and Redis (skips or fails without)."""
+    def production(cls, *, redis_url: str = "", **options: Any) -> Stack:
+        """Production mode on this machine's PostgreSQL and Redis (skips or fails without), or
+        on a Redis of the test's own at ``redis_url`` (one it may restart)."""
         from . import services
 
         services.need_postgres()
-        services.need_redis()
+        if not redis_url:
+            services.need_redis()
         return cls(
             "production",
             postgres_url=services.postgres_url(),
-            redis_url=services.redis_url(),
+            redis_url=redis_url or services.redis_url(),
             **options,
         )
 

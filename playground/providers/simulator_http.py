@@ -1,0 +1,91 @@
+"""The simulator over HTTP (``/simulator/v1/…`` when ``SIMULATOR_HTTP`` is on), for the people
+of this instance only: a signed-in session, or the simulator provider's API key as a Bearer
+token (what View code's snippets send from ``SIMULATOR_API_KEY``). Anyone else gets HTTP 401
+in OpenAI's error format; the simulator itself never runs for them.
+"""
+
+from __future__ import annotations
+
+import hmac
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.db import close_old_connections
+from django.http.cookie import parse_cookie
+
+from playground import crypto
+from playground.llm import simulator
+from playground.llm.client import ProviderKind
+
+from .models import Provider
+
+REFUSAL = {
+    "error": {
+        "message": (
+            "Sign in to this instance, or send the simulator provider's API key as a Bearer "
+            "token (the instance admin sets it under Providers)."
+        ),
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
+}
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    headers = dict(scope["headers"])
+    token = _bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
+    session_key = parse_cookie(headers.get(b"cookie", b"").decode("latin-1")).get(
+        settings.SESSION_COOKIE_NAME, ""
+    )
+    if (token or session_key) and await sync_to_async(authorized)(token, session_key):
+        await simulator.asgi_app(scope, receive, send)
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", b'Bearer realm="simulator"'),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": orjson.dumps(REFUSAL)})
+
+
+def _bearer_token(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def authorized(token: str, session_key: str) -> bool:
+    """Whether ``token`` is the API key of an enabled simulator provider, or ``session_key``
+    a signed-in person's session (checked as Django checks it: the user exists, is active and
+    the session's password hash still matches)."""
+    try:
+        sent = token.encode()
+        if token and any(hmac.compare_digest(sent, key.encode()) for key in _simulator_keys()):
+            return True
+        if session_key:
+            engine = import_module(settings.SESSION_ENGINE)
+            request = SimpleNamespace(session=engine.SessionStore(session_key))
+            return get_user(request).is_authenticated
+        return False
+    finally:
+        # Outside Django's request cycle nobody else closes this thread's connection.
+        close_old_connections()
+
+
+def _simulator_keys() -> list[str]:
+    """The keys of enabled simulator providers; one without a key admits sessions only."""
+    rows = Provider.objects.enabled().filter(kind=ProviderKind.SIMULATOR)
+    encrypted = rows.exclude(api_key_encrypted="").values_list("api_key_encrypted", flat=True)
+    return [key for key in map(crypto.decrypt, encrypted) if key]
