@@ -70,12 +70,28 @@ class HostNotAllowed(Exception):
         self.private = private
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries, where a route leads to it: mapped (::ffff:a.b.c.d),
+    6to4 (2002:…), NAT64 (64:ff9b::a.b.c.d) or IPv4-compatible (::a.b.c.d)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):  # not :: or ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_refusal(address: str) -> str | None:
     """Why ``address`` is not a public one (private, loopback, link-local, reserved, multicast
     or unspecified); None when it is."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope id ("%eth0") aside
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _embedded_ipv4(ip) or ip
     if ip.is_global and not ip.is_multicast:
         return None
     return f"{address} is a private, loopback or link-local address"

@@ -133,17 +133,27 @@ class ProviderError(Exception):
         self.status = status
         # The provider's own refusal (an error code in a body): ``detail`` is its words.
         self.refused = refused
-        self.detail = scrub(detail)[:500]
-        self.body = scrub(body)[:MAX_BODY_CHARS]
+        # Kept whole and cut only when read: a key cut in two by a length limit would no
+        # longer match ``redact`` word for word, and half of it would be shown.
+        self._detail = scrub(detail)
+        self._body = scrub(body)
         super().__init__(self._text())
+
+    @property
+    def detail(self) -> str:
+        return self._detail[:500]
+
+    @property
+    def body(self) -> str:
+        return self._body[:MAX_BODY_CHARS]
 
     def _text(self) -> str:
         return f"{self.kind}: {self.detail}" if self.detail else str(self.kind)
 
     def redact(self, *secrets: str) -> ProviderError:
         """Scrub ``secrets`` (the request's key) word for word from every text of the error."""
-        self.detail = scrub(self.detail, secrets)
-        self.body = scrub(self.body, secrets)
+        self._detail = scrub(self._detail, secrets)
+        self._body = scrub(self._body, secrets)
         self.args = (self._text(),)
         return self
 
@@ -206,7 +216,7 @@ def _words(value: Any) -> str:
     """A provider's short message on one line."""
     if value is None:
         return ""
-    return " ".join(str(value).split())[:300]
+    return " ".join(str(value).split())  # ProviderError cuts it, after scrubbing
 
 
 def kind_for_status(status: int, detail: str = "") -> ErrorKind:

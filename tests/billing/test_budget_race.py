@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +20,8 @@ RACE = Path(__file__).with_name("race.py")
 
 @pytest.fixture
 def database_url():
-    services.need_postgres()
-    import psycopg
-
-    admin_url = services.postgres_url()
-    name = f"m1race_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield re.sub(r"/[^/]*$", f"/{name}", admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with services.scratch_postgres_database("m1race") as url:
+        yield url
 
 
 @pytest.mark.parametrize("racers,fit", [(2, 1), (20, 7)])

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import subprocess
 import sys
 import threading
@@ -187,16 +185,8 @@ def test_limits_of_zero_are_off(owner, owner_client, simulator, settings, clock)
 
 @pytest.fixture
 def database_url():
-    services.need_postgres()
-    import psycopg
-
-    admin_url = services.postgres_url()
-    name = f"m1streams_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield re.sub(r"/[^/]*$", f"/{name}", admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with services.scratch_postgres_database("m1streams") as url:
+        yield url
 
 
 @pytest.mark.services

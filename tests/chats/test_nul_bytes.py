@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +19,8 @@ SCRIPT = Path(__file__).with_name("nul_bytes.py")
 
 @pytest.fixture
 def postgres_database():
-    services.need_postgres()
-    import psycopg
-
-    admin_url = services.postgres_url()
-    name = f"m1nul_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield re.sub(r"/[^/]*$", f"/{name}", admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with services.scratch_postgres_database("m1nul") as url:
+        yield url
 
 
 def run(tmp_path, database_url: str) -> dict:

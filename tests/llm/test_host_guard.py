@@ -132,3 +132,20 @@ async def test_the_allow_list_holds_at_connect(provider):
         await ask(config(provider.url, allowed=("api.minimax.io",)))
     assert caught.value.kind == ErrorKind.HOST_NOT_ALLOWED
     assert await ask(config(provider.url, allowed=("127.0.0.1",)))
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::127.0.0.1", "::ffff:10.0.0.7"],
+)
+def test_ipv6_addresses_that_carry_a_private_ipv4_one_are_refused(address):
+    from playground.llm.client import address_refusal
+
+    assert address_refusal(address) is not None
+
+
+def test_a_public_ipv6_address_passes():
+    from playground.llm.client import address_refusal
+
+    assert address_refusal("2606:4700:4700::1111") is None
+    assert address_refusal("64:ff9b::808:808") is None  # NAT64 of 8.8.8.8

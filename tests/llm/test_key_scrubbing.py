@@ -119,3 +119,16 @@ def test_what_looks_like_a_key_is_scrubbed(said, shown):
 def test_a_short_key_is_not_searched_word_for_word():
     assert scrub("the cat sat", ["cat"]) == "the cat sat"
     assert scrub("x mmx-Zq81kT0pLw3vYh y", [KEY]) == "x [redacted] y"
+
+
+def test_a_key_cut_by_a_length_limit_is_still_scrubbed_whole():
+    """A key without a recognisable prefix, straddling the 500-character cut of the detail
+    (or the cut of a provider's message), leaves no part of itself behind."""
+    from playground.llm.errors import ErrorKind, ProviderError, refusal_in
+
+    key = "vllm-Q9x7Zt3kP0wR8mN2"
+    detail = "x" * 490 + key + " and more"
+    error = ProviderError(ErrorKind.BAD_REQUEST, detail).redact(key)
+    assert "vllm-Q9" not in error.detail and "vllm-Q9" not in str(error)
+    refused = refusal_in({"error": {"message": "y" * 295 + key, "code": 400}}).redact(key)
+    assert "vllm-Q9" not in refused.message

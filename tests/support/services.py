@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -52,3 +56,21 @@ def need_chromium() -> None:
         import playwright  # noqa: F401
     except ImportError:
         need(False, "Playwright for Python is not installed")
+
+
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of the test's own (for subprocesses that race on it), dropped
+    after; its URL."""
+    need_postgres()
+    import psycopg
+
+    admin_url = postgres_url()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", admin_url)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
