@@ -4,8 +4,10 @@ Twisted reads a whole request body before daphne hands it to Django, and by defa
 every multipart body into memory as well (daphne never uses that): a 200 MB upload grew the
 server past 2.5 GB, whatever Django then refused (issue 11). Here daphne's request class turns
 that parsing off and answers 413 as soon as the headers declare a body over the limit, before
-any of it is read, or as soon as a body without a declared length (chunked) grows past it. uvicorn (production) streams bodies to Django, whose upload handlers bound
-them (playground/documents/views.py).
+any of it is read, or as soon as a body without a declared length (chunked) grows past it.
+In production (uvicorn) Django spools a body to disk before a view runs, so there the proxy's
+body limit is the guard (README); the upload view then refuses by Content-Length and its
+upload handler stops parsing past the limit (playground/documents/views.py).
 """
 
 from __future__ import annotations

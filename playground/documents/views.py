@@ -88,8 +88,10 @@ def upload(request: HttpRequest) -> HttpResponse:
     """One file a request (the page sends them one by one, with progress). Into a chat's
     context when ``chat`` names one; ``new_chat`` starts a chat for it first.
 
-    Refused before its body is read when it declares more than the limit or comes too often;
-    a body that passes the limit anyway is cut off as it is read. The CSRF check reads the
+    Refused before its body is parsed when it declares more than the limit or comes too often;
+    a body that passes the limit anyway is cut off as it is parsed. (The servers have read it by
+    then: the embedded one bounds it itself, playground/embedded_server.py; in production the
+    proxy's body limit does.) The CSRF check reads the
     body, so it runs after the guard is installed (Django's documented pattern for upload
     handlers: csrf_exempt here, csrf_protect inside)."""
     try:
