@@ -312,7 +312,10 @@ async def stream_chat(
         exc.redact(key)
         raise
     except HostNotAllowed as exc:
-        raise ProviderError(ErrorKind.HOST_NOT_ALLOWED, str(exc)) from None
+        # The addresses stay in the log and the admin's view: readers of the chat get the
+        # plain words, not the instance's internal addresses.
+        logger.warning("provider request refused: %s", exc)
+        raise ProviderError(ErrorKind.HOST_NOT_ALLOWED, body=str(exc)) from None
     except openai.APIStatusError as exc:
         outcome.retries += _retries_taken(exc.response.request)
         # Not chained: the SDK's exception carries the provider's words unscrubbed.

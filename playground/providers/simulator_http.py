@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hmac
 from importlib import import_module
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections
 from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
 
 from playground import crypto
 from playground.llm import simulator
@@ -75,13 +76,30 @@ def authorized(token: str, session_key: str) -> bool:
         if token and any(hmac.compare_digest(sent, key.encode()) for key in _simulator_keys()):
             return True
         if session_key:
-            engine = import_module(settings.SESSION_ENGINE)
-            request = SimpleNamespace(session=engine.SessionStore(session_key))
-            return get_user(request).is_authenticated
+            return _signed_in(import_module(settings.SESSION_ENGINE).SessionStore(session_key))
         return False
     finally:
         # Outside Django's request cycle nobody else closes this thread's connection.
         close_old_connections()
+
+
+def _signed_in(session) -> bool:
+    """Whether the session is a signed-in, active person's whose password hash still matches,
+    checked without changing the session (django.contrib.auth.get_user would cycle the key of
+    a session signed with a fallback secret, signing the browser out)."""
+    user_id = session.get(SESSION_KEY)
+    if user_id is None:
+        return False
+    model = get_user_model()
+    try:
+        user = model._default_manager.filter(pk=model._meta.pk.to_python(user_id)).first()
+    except ValidationError:
+        return False
+    if user is None or not user.is_active:
+        return False
+    stored = session.get(HASH_SESSION_KEY) or ""
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(stored, known) for known in hashes)
 
 
 def _simulator_keys() -> list[str]:
