@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import socket
+
 import pytest
 from django.test import Client
 
@@ -94,3 +96,25 @@ def _drain_generations():
     """No in-process generation may outlive its test (and its database)."""
     yield
     runner.wait_idle(timeout=60)
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Host names resolved as the test says (``dns["name"] = ["10.0.0.7"]``) through
+    socket.getaddrinfo, which every resolver here uses; other ``.test`` names do not resolve
+    (the reserved test domain), the rest as usual."""
+    names: dict[str, list[str]] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))
+                for address in names[host]
+            ]
+        if isinstance(host, str) and host.endswith(".test"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names

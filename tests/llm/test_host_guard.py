@@ -3,7 +3,6 @@ with private hosts disallowed, never to a private, loopback or link-local addres
 name leads there (checked when the connection is made, so DNS rebinding cannot get around
 the check made when the provider was saved)."""
 
-import socket
 import time
 
 import pytest
@@ -44,24 +43,6 @@ async def ask(cfg: ProviderConfig) -> str:
     finally:
         await client.close()
     return content
-
-
-@pytest.fixture
-def dns(monkeypatch):
-    """Names resolved as the test says (the resolver's getaddrinfo), others as usual."""
-    names: dict[str, list[str]] = {}
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host in names:
-            return [
-                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))
-                for address in names[host]
-            ]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return names
 
 
 @pytest.fixture(scope="module")

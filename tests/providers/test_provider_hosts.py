@@ -12,25 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def dns(monkeypatch):
-    names: dict[str, list[str]] = {}
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host in names:
-            return [
-                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))
-                for address in names[host]
-            ]
-        if host.endswith(".test"):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return names
-
-
-@pytest.fixture
 def private_disallowed(settings):
     settings.PLAYGROUND = {**settings.PLAYGROUND, "ALLOW_PRIVATE_PROVIDER_HOSTS": False}
 
