@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import suppress
 from enum import StrEnum
 
 from django.conf import settings
@@ -45,10 +46,7 @@ def take(user, kind: Kind) -> None:
         return
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    # The account's creation time is in the key too: SQLite reuses the id of a deleted
-    # account, and the new one starts with a count of its own.
-    joined = int(user.date_joined.timestamp() * 1_000_000)
-    key = f"rate:{kind}:{user.pk}:{joined}:{window}"
+    key = _key(user, kind, window)
     cache.add(key, 0, timeout=WINDOW_SECONDS + 1)
     try:
         count = cache.incr(key)
@@ -57,3 +55,20 @@ def take(user, kind: Kind) -> None:
         count = 1
     if count > rate:
         raise Limited(kind, max(1, math.ceil((window + 1) * WINDOW_SECONDS - now)))
+
+
+def give_back(user, kind: Kind) -> None:
+    """Uncount a request that was refused after it was counted (a budget, a busy chat): only
+    what is admitted uses up the rate. Nothing to do once the window has turned."""
+    if not settings.PLAYGROUND[_RATES[kind][0]]:
+        return
+    key = _key(user, kind, int(time.time() // WINDOW_SECONDS))
+    with suppress(ValueError):  # the window turned: its count is gone anyway
+        cache.decr(key)
+
+
+def _key(user, kind: Kind, window: int) -> str:
+    # The account's creation time is in the key too: SQLite reuses the id of a deleted
+    # account, and the new one starts with a count of its own.
+    joined = int(user.date_joined.timestamp() * 1_000_000)
+    return f"rate:{kind}:{user.pk}:{joined}:{window}"

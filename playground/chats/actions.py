@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
@@ -104,12 +106,19 @@ def create_chat(workspace, user, provider: Provider | None = None, model: str = 
     )
 
 
-def _take_send(user) -> None:
-    """Count an answer started against the person's rate (a comparison's columns one each)."""
+@contextmanager
+def _counted_send(user) -> Iterator[None]:
+    """Count an answer started against the person's rate (a comparison's columns one each);
+    one refused after counting (busy, a budget, a document) is given back."""
     try:
         limits.take(user, limits.Kind.SEND)
     except limits.Limited as limited:
         raise TooFast(limited) from None
+    try:
+        yield
+    except ReplyRefused:
+        limits.give_back(user, limits.Kind.SEND)
+        raise
 
 
 def _new_assistant(chat: Chat, parent: Message, user) -> Message:
@@ -204,8 +213,7 @@ def start_chat(
 def start_reply(chat: Chat, user, text: str) -> tuple[Message, Message]:
     """Save the user's message and an empty streaming answer, then start the generation."""
     text = clean_message_text(text)
-    _take_send(user)
-    with transaction.atomic():
+    with _counted_send(user), transaction.atomic():
         chat = locked_chat(chat.pk)
         _refuse_if_busy(chat, user)
         first = chat.tip_id is None
@@ -252,8 +260,7 @@ def retry_reply(failed: Message, user) -> Message:
     """A new answer beside the old one (kept, never overwritten) for the same question."""
     if failed.role != Message.Role.ASSISTANT or failed.is_streaming:
         raise ReplyRefused("Only a finished answer can be retried.")
-    _take_send(user)
-    with transaction.atomic():
+    with _counted_send(user), transaction.atomic():
         chat = locked_chat(failed.chat_id)
         _refuse_if_busy(chat, user)
         question = failed.parent

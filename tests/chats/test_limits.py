@@ -210,3 +210,25 @@ def test_racing_sends_into_many_chats_admit_only_the_cap_on_postgresql(database_
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome == {"admitted": 3, "refused": 9, "streaming": 3}
+
+
+def test_a_refused_send_does_not_use_up_the_rate(owner, owner_client, simulator, settings):
+    """Only what is admitted counts: sends refused by a busy chat are given back."""
+    from playground.chats import actions as chat_actions
+
+    settings.PLAYGROUND = {**settings.PLAYGROUND, "SENDS_PER_MINUTE": 2}
+    chat = new_chat(owner, simulator)
+    for _ in range(3):
+        with pytest.raises(chat_actions.ReplyRefused):
+            chat_actions.start_reply(chat, owner, "   ")  # refused before counting
+    Message.objects.create(chat=chat, role=Message.Role.ASSISTANT, status="streaming")
+    for _ in range(3):  # refused after counting: the chat is busy
+        with pytest.raises(chat_actions.ReplyRefused, match="still being written"):
+            chat_actions.start_reply(chat, owner, "hello")
+    Message.objects.filter(chat=chat).delete()
+    chat_actions.start_reply(chat, owner, "#answer:2 one")
+    runner.wait_idle()
+    chat_actions.start_reply(chat, owner, "#answer:2 two")
+    runner.wait_idle()
+    with pytest.raises(chat_actions.TooFast):
+        chat_actions.start_reply(chat, owner, "#answer:2 three")
