@@ -468,6 +468,13 @@ def final_frame(message_id: int, seq: int) -> frames.Frame | None:
     return frames.final(message.pk, seq, message.status, render_message_html(message))
 
 
+def release_if_gone(message_id: int) -> None:
+    """An answer whose chat was deleted before its generation started used nothing: its
+    reservation is released (a second settle of a claimed answer's changes nothing)."""
+    if not Message.objects.filter(pk=message_id).exists():
+        billing.settle(message_id, 0)
+
+
 def claim(message_id: int) -> tuple[Message, dict] | None:
     """Take the message for this worker and build its request; None when it is already taken
     or finished. A Celery task redelivered after the broker's visibility timeout finds the
@@ -502,6 +509,7 @@ async def run_generation(message_id: int) -> None:
     claimed = await sync_to_async(claim)(message_id)
     if claimed is None:
         logger.info("generation %s already claimed or finished; skipping", message_id)
+        await sync_to_async(release_if_gone)(message_id)
         return
     message, request = claimed
     generation = Generation(message, request)

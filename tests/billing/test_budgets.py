@@ -3,9 +3,12 @@ real cost exactly once after complete, stopped and failed answers; warnings; the
 
 from __future__ import annotations
 
+import asyncio
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from playground.billing import actions as billing
 from playground.billing import budgets
@@ -156,6 +159,10 @@ def test_deleting_a_chat_mid_answer_still_charges_and_releases_the_hold(
     budget = cap(owner, "1.00")
     chat = new_chat(owner, simulator)
     _, answer = actions.start_reply(chat, owner, "#tps:20 #think:400 slow")
+    for _ in range(200):  # mid-answer: once it has begun
+        if Message.objects.filter(pk=answer.pk, first_token_at__isnull=False).exists():
+            break
+        time.sleep(0.05)
     owner_client.post(f"/chat/{chat.pk}/delete")
     runner.wait_idle()
     assert not Message.objects.exists()
@@ -163,6 +170,23 @@ def test_deleting_a_chat_mid_answer_still_charges_and_releases_the_hold(
     assert record.message is None and record.chat is None and record.cost_micros >= 0
     row = month(budget)
     assert row.reserved_micros == 0 and row.spent_micros == record.cost_micros
+    assert Reservation.objects.get(message_id=answer.pk).settled_at is not None
+
+
+def test_deleting_a_chat_before_its_answer_starts_releases_the_hold(owner, simulator):
+    """The chat is gone before the generation claims its answer: nothing was used, nothing
+    is charged, and the hold is released (it was held forever before)."""
+    from playground.chats.generation import run_generation
+
+    budget = cap(owner, "1.00")
+    chat = new_chat(owner, simulator)
+    with transaction.atomic():  # the generation starts on commit: delete before that
+        _, answer = actions.start_reply(chat, owner, "#think:5 #answer:5 hi")
+        Message.objects.filter(chat=chat).delete()
+    runner.wait_idle()
+    asyncio.run(run_generation(answer.pk))  # as a late task would, if it came at all
+    assert not UsageRecord.objects.exists()
+    assert month(budget).reserved_micros == 0
     assert Reservation.objects.get(message_id=answer.pk).settled_at is not None
 
 
