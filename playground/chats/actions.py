@@ -301,14 +301,16 @@ def _interrupt(streaming, reason: str) -> int:
     meanwhile is left as it is."""
     interrupted = []
     for message_id in list(streaming.values_list("pk", flat=True)):
-        if streaming.filter(pk=message_id).update(
-            status=Message.Status.FAILED,
-            error_kind="interrupted",
-            error_message=reason,
-            finished_at=timezone.now(),
-        ):
-            interrupted.append(message_id)
-    charge_interrupted(interrupted)
+        # Ended and charged together: nobody reads an interrupted answer without its charge.
+        with transaction.atomic():
+            if streaming.filter(pk=message_id).update(
+                status=Message.Status.FAILED,
+                error_kind="interrupted",
+                error_message=reason,
+                finished_at=timezone.now(),
+            ):
+                charge_interrupted([message_id])
+                interrupted.append(message_id)
     for message in Message.objects.filter(pk__in=interrupted).only("pk", "chat_id", "stream_seq"):
         seq = message.stream_seq + 1
         async_to_sync(publisher.end_stream)(
