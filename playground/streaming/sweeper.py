@@ -50,10 +50,6 @@ def sweep() -> None:
     _run_each(_sweeps)
 
 
-def recover_after_restart() -> None:
-    _run_each(_after_restart)
-
-
 def _in_thread(functions: list[Callable[[], object]]) -> None:
     close_old_connections()
     try:

@@ -52,8 +52,11 @@ class LoopWatch:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def call_asgi(body: dict, headers: list | None = None) -> tuple[int, bytes]:
-    """One request to the simulator's ASGI app in process; its status and whole body."""
+async def call_asgi(
+    body: dict, headers: list | None = None, app=simulator.asgi_app
+) -> tuple[int, bytes]:
+    """One request to an ASGI app (the simulator's, by default) in process; its status and
+    whole body."""
     requests = [{"type": "http.request", "body": orjson.dumps(body)}]
     status = []
     parts = []  # bytes only: 80,000 kept messages would make the collector pause the loop
@@ -75,7 +78,7 @@ async def call_asgi(body: dict, headers: list | None = None) -> tuple[int, bytes
         "path": "/simulator/v1/chat/completions",
         "headers": headers or [],
     }
-    await simulator.asgi_app(scope, receive, send)
+    await app(scope, receive, send)
     return status[0], b"".join(parts)
 
 

@@ -2,8 +2,6 @@
 the simulator provider's API key; anyone else gets a 401 in OpenAI's error format and the
 simulator never runs for them (issue 11, item 1)."""
 
-import asyncio
-
 import orjson
 import pytest
 from asgiref.sync import sync_to_async
@@ -12,7 +10,7 @@ from django.test import Client
 
 from playground.llm import simulator as sim
 from playground.providers import simulator_http
-from tests.llm.test_simulator_load import HUGE, MAX_LOOP_GAP, LoopWatch, events
+from tests.llm.test_simulator_load import HUGE, MAX_LOOP_GAP, LoopWatch, call_asgi, events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,28 +23,8 @@ QUESTION = {
 
 
 async def call(app, headers: dict[str, str], body: dict = QUESTION) -> tuple[int, bytes]:
-    requests = [{"type": "http.request", "body": orjson.dumps(body)}]
-    status, parts = [], []
-
-    async def receive():
-        if requests:
-            return requests.pop()
-        await asyncio.Event().wait()
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        else:
-            parts.append(message.get("body", b""))
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/simulator/v1/chat/completions",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
-    await app(scope, receive, send)
-    return status[0], b"".join(parts)
+    encoded = [(k.encode(), v.encode()) for k, v in headers.items()]
+    return await call_asgi(body, encoded, app=app)
 
 
 def with_key(provider, key: str = KEY):
